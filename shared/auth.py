@@ -1,0 +1,136 @@
+"""Bearer-token authentication (HS256 secret or RS256 via JWKS) and role/scope checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.problems import Problem
+
+Role = Literal["region_admin", "coordinator", "donor", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+ALGORITHMS_HS = ["HS256"]
+ALGORITHMS_JWKS = ["RS256"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject, role and the scope its role carries."""
+
+    sub: str
+    role: Role
+    region: str | None = None
+    donor_id: str | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        """Coordinators and admins read across regions and donors."""
+        return self.role in ("coordinator", "admin")
+
+
+class TokenVerifier:
+    """Verifies tokens with the configured key source and turns claims into a Principal."""
+
+    def __init__(
+        self, *, secret: str | None = None, jwks_url: str | None = None, audience: str | None = None
+    ):
+        if not secret and not jwks_url:
+            raise ValueError("a signing secret or a JWKS URL is required")
+        self._secret = secret
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._audience = audience
+
+    def verify(self, token: str) -> Principal:
+        """Decode and validate a token; raises Problem 401 on anything wrong."""
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ALGORITHMS_JWKS
+            else:
+                key, algorithms = self._secret, ALGORITHMS_HS
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                options={"require": ["sub", "role", "exp"], "verify_aud": self._audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"invalid token: {exc}") from exc
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Validate the role and its scope claim."""
+    role = claims.get("role")
+    if role not in ROLES:
+        raise unauthorized(f"unknown role {role!r}")
+    region, donor_id = claims.get("region"), claims.get("donor_id")
+    if role == "region_admin" and not region:
+        raise unauthorized("a region_admin token must carry a 'region' claim")
+    if role == "donor" and not donor_id:
+        raise unauthorized("a donor token must carry a 'donor_id' claim")
+    return Principal(sub=str(claims["sub"]), role=role, region=region, donor_id=donor_id)
+
+
+def mint_token(
+    *,
+    secret: str,
+    sub: str,
+    role: Role,
+    region: str | None = None,
+    donor_id: str | None = None,
+    ttl_s: int = 12 * 3600,
+) -> str:
+    """Sign an HS256 token (for `vidnova token`, the demo and tests)."""
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "role": role,
+        "exp": int(time.time()) + ttl_s,
+        "iat": int(time.time()),
+    }
+    if region:
+        claims["region"] = region
+    if donor_id:
+        claims["donor_id"] = donor_id
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def unauthorized(detail: str) -> Problem:
+    """A 401 problem with the challenge header RFC 6750 asks for."""
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="vidnova"'})
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """FastAPI dependency: the verified caller, or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized("missing bearer token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """FastAPI dependency factory: the caller must hold one of these roles, else 403."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Problem(
+                403, "Forbidden", f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}"
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,338 @@
+"""Idempotent consumer: inbox row + handler in one transaction, offsets committed afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlmodel import Column, Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db import Database, UTCDateTime, utcnow
+from shared.events.envelope import CloudEvent, decode_event
+from shared.events.payloads import Payload
+from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
+from shared.kafka import DLQ_SUFFIX, make_consumer, make_producer
+from shared.observability import (
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    HANDLER_LATENCY,
+    bind_correlation_id,
+    reset_correlation_id,
+)
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+# Infrastructure failures: the event is not at fault, so it is retried until the database returns.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class InboxRecord(SQLModel, table=True):
+    """An event this consumer has handled; its key makes redelivery a no-op."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=120)
+    event_id: UUID = Field(primary_key=True)
+    event_type: str = Field(max_length=120)
+    topic: str = Field(max_length=200)
+    partition: int
+    offset: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    handled_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Handler(Protocol):
+    """A use case run for one event, inside the transaction that records it in the inbox."""
+
+    def __call__(self, payload: Any, /, *, event: CloudEvent, session: AsyncSession) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one consumer group reads and which handler serves each payload type."""
+
+    group: str
+    streams: tuple[str, ...]
+    handlers: Mapping[type[Payload], Handler]
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: IdempotentConsumer) -> None:
+        self.owner = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.owner.commit_before_revoke(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.owner.joined.set()
+        log.info(
+            "partitions assigned", extra={"group": self.owner.group, "partitions": sorted(map(str, assigned))}
+        )
+
+
+class IdempotentConsumer:
+    """Reads a consumer group's topics, handles each event exactly once in effect, dead-letters poison."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        *,
+        db: Database,
+        kafka: KafkaSettings,
+        service: str,
+        backoff: Callable[[int], float] | None = None,
+    ) -> None:
+        self.subscription = subscription
+        self.group = kafka.topic(subscription.group)
+        self.topics = [kafka.topic(stream) for stream in subscription.streams]
+        self.db = db
+        self.kafka = kafka
+        self.service = service
+        self.handlers = {event_type_for(t).ce_type: h for t, h in subscription.handlers.items()}
+        self.backoff = backoff or (lambda attempt: kafka.retry_backoff_ms / 1000 * 2 ** (attempt - 1))
+        self.joined = asyncio.Event()
+        self.last_error: str | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self._processing = asyncio.Lock()
+        self._done: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the message in hand, commit, and leave the group."""
+        self._stopping.set()
+
+    @property
+    def running(self) -> bool:
+        """Joined its group and not stopping."""
+        return self.joined.is_set() and not self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Consume until stopped; reconnects with backoff while the broker is unavailable."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._start()
+                backoff = 0.2
+                await self._consume()
+            except (KafkaError, OSError) as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "consumer waiting for broker", extra={"group": self.group, "error": self.last_error}
+                )
+                await self._close()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        await self._close()
+
+    async def _start(self) -> None:
+        if self._consumer is None:
+            consumer = make_consumer(
+                self.kafka, group_id=self.group, topics=self.topics, listener=_Rebalance(self)
+            )
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()
+                raise
+            self._consumer = consumer
+        if self._dlq is None:
+            dlq = make_producer(self.kafka, client_id=f"{self.group}-dlq")
+            try:
+                await dlq.start()
+            except BaseException:
+                await dlq.stop()
+                raise
+            self._dlq = dlq
+
+    async def _consume(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
+            for tp, records in batches.items():
+                async with self._processing:
+                    for record in records:
+                        if self._stopping.is_set() or tp not in self._consumer.assignment():
+                            break
+                        if not await self._process(record):
+                            break  # stopping while infrastructure was down: leave it uncommitted
+                        self._done[tp] = record.offset + 1
+                    await self._commit({tp})
+
+    async def commit_before_revoke(self, revoked: set[TopicPartition]) -> None:
+        """Rebalance hook: wait for the message in hand, then commit what was handled."""
+        async with self._processing:
+            await self._commit(revoked)
+            for tp in revoked:
+                self._done.pop(tp, None)
+
+    async def _commit(self, partitions: set[TopicPartition]) -> None:
+        offsets = {tp: offset for tp, offset in self._done.items() if tp in partitions}
+        if not offsets or self._consumer is None:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group moved on; the new owner re-reads these and the inbox makes them no-ops.
+            log.warning(
+                "offset commit rejected after rebalance", extra={"group": self.group, "error": str(exc)}
+            )
+        else:
+            for tp in offsets:
+                if self._done.get(tp) == offsets[tp]:
+                    del self._done[tp]
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Handle or dead-letter one record; False only if stopped before it could be handled."""
+        try:
+            event, payload = decode_event(record.value)
+        except (MalformedEvent, UnknownEventType) as exc:
+            await self._dead_letter(record, exc, attempts=0)
+            return True
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
+            return True
+        token = bind_correlation_id(event.correlationid)
+        try:
+            return await self._handle_with_retries(record, event, payload, handler)
+        finally:
+            reset_correlation_id(token)
+
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], event: CloudEvent, payload: Payload, handler: Handler
+    ) -> bool:
+        """Bounded retries for failing handlers; unbounded waiting while the database is unreachable."""
+        failures = 0
+        outage = 0
+        while not self._stopping.is_set():
+            started = time.perf_counter()
+            try:
+                outcome = await self.handle_once(record, event, payload, handler)
+            except TRANSIENT_ERRORS as exc:
+                # The event is fine, the database is not: wait for it rather than dead-letter good data.
+                outage += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "database unavailable, will retry", extra={"group": self.group, "error": self.last_error}
+                )
+                await self._sleep(min(self.backoff(outage), 5.0))
+            except Exception as exc:  # a handler may fail in any way: bounded retries, then dead-letter
+                failures += 1
+                log.warning(
+                    "handler failed",
+                    extra={
+                        "group": self.group,
+                        "type": event.type,
+                        "event_id": str(event.id),
+                        "attempt": failures,
+                    },
+                    exc_info=True,
+                )
+                if failures >= self.kafka.max_handler_attempts:
+                    await self._dead_letter(record, exc, attempts=failures)
+                    return True
+                await self._sleep(self.backoff(failures))
+            else:
+                HANDLER_LATENCY.labels(self.service, event.type).observe(time.perf_counter() - started)
+                EVENTS_CONSUMED.labels(self.service, event.type, outcome).inc()
+                return True
+        return False
+
+    async def handle_once(
+        self, record: ConsumerRecord[bytes, bytes], event: CloudEvent, payload: Payload, handler: Handler
+    ) -> str:
+        """Run the handler and the inbox insert in one transaction; 'duplicate' if seen before."""
+        async with self.db.session() as session:
+            try:
+                async with session.begin():
+                    seen = await session.get(InboxRecord, (self.group, event.id))
+                    if seen is not None:
+                        return "duplicate"
+                    session.add(
+                        InboxRecord(
+                            consumer=self.group,
+                            event_id=event.id,
+                            event_type=event.type,
+                            topic=record.topic,
+                            partition=record.partition,
+                            offset=record.offset,
+                        )
+                    )
+                    await session.flush()
+                    await handler(payload, event=event, session=session)
+            except sa.exc.IntegrityError:
+                # Another instance handled the same event concurrently (inbox primary key).
+                if await self._seen(event.id):
+                    return "duplicate"
+                raise
+        return "handled"
+
+    async def _seen(self, event_id: UUID) -> bool:
+        async with self.db.session() as session:
+            return await session.get(InboxRecord, (self.group, event_id)) is not None
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
+    ) -> None:
+        """Publish the original bytes with origin and error; block (never skip) until the DLQ accepts."""
+        assert self._dlq is not None
+        headers = [
+            ("vidnova-dlq-origin-topic", record.topic.encode()),
+            ("vidnova-dlq-origin-partition", str(record.partition).encode()),
+            ("vidnova-dlq-origin-offset", str(record.offset).encode()),
+            ("vidnova-dlq-group", self.group.encode()),
+            ("vidnova-dlq-error", f"{type(error).__name__}: {error}"[:4000].encode()),
+            ("vidnova-dlq-attempts", str(attempts).encode()),
+        ]
+        await self._dlq.send_and_wait(
+            record.topic + DLQ_SUFFIX, record.value or b"", key=record.key, headers=headers
+        )
+        EVENTS_DEAD_LETTERED.labels(self.service, record.topic).inc()
+        log.error(
+            "message dead-lettered",
+            extra={
+                "group": self.group,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": str(error)[:500],
+            },
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            async with self._processing:
+                try:
+                    await self._commit(set(self._done))
+                except KafkaError as exc:
+                    # Uncommitted offsets are re-read later; the inbox makes them no-ops.
+                    log.warning("final offset commit failed", extra={"group": self.group, "error": str(exc)})
+            await consumer.stop()
+        dlq, self._dlq = self._dlq, None
+        if dlq is not None:
+            await dlq.stop()
+        self.joined.clear()

@@ -1,0 +1,115 @@
+"""Async engine and sessions per service; SQLite tuned for the embedded default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+OUTBOX_PENDING_KEY = "vidnova.outbox_pending"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether a database URL names SQLite."""
+    return sa.make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite(engine: AsyncEngine, url: str) -> None:
+    database = sa.make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so that they can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a 2xx must survive power loss, not only a crash
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        # Take the write lock up front: a deferred transaction upgrading to a writer fails with
+        # SQLITE_BUSY immediately instead of waiting for busy_timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One service's database: engine, session factory and a hook run after commits with events."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if not self.sqlite:
+            options.update(pool_size=pool_size, max_overflow=pool_size)
+        self.engine = create_async_engine(url, **options)
+        if self.sqlite:
+            _prepare_sqlite(self.engine, url)
+        self._after_outbox_commit: list[Callable[[], None]] = []
+        session_class = type("OutboxAwareSession", (Session,), {})
+        event.listen(session_class, "after_commit", self._on_commit)
+        event.listen(session_class, "after_rollback", self._on_rollback)
+        self.sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, sync_session_class=session_class, expire_on_commit=False
+        )
+
+    def session(self) -> AsyncSession:
+        """A new session; use as ``async with db.session() as s, s.begin(): ...``."""
+        return self.sessions()
+
+    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any commit that wrote outbox rows (wakes the relay)."""
+        self._after_outbox_commit.append(callback)
+
+    def _on_commit(self, session: Session) -> None:
+        if session.info.pop(OUTBOX_PENDING_KEY, False):
+            for callback in self._after_outbox_commit:
+                callback()
+
+    def _on_rollback(self, session: Session) -> None:
+        session.info.pop(OUTBOX_PENDING_KEY, None)
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

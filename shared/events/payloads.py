@@ -1,0 +1,201 @@
+"""Typed payloads (the CloudEvents ``data``) of every event type; past-tense names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Priority = Literal["critical", "high", "medium", "low"]
+FacilityKind = Literal[
+    "hospital", "water_utility", "heating_plant", "power_grid", "school", "shelter", "other"
+]
+RequestStatus = Literal[
+    "submitted",
+    "waitlisted",
+    "partially_allocated",
+    "allocated",
+    "approved",
+    "in_delivery",
+    "fulfilled",
+    "cancelled",
+    "closed",
+]
+
+
+class Payload(BaseModel):
+    """Base of every payload: immutable, unknown fields tolerated for forward compatibility."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Facility(Payload):
+    name: str
+    kind: FacilityKind
+
+
+class Location(Payload):
+    region: str
+    site: str
+
+
+# --- requests service -------------------------------------------------------------------------
+
+
+class RequestSubmitted(Payload):
+    request_id: UUID
+    ref: str
+    region: str
+    settlement: str
+    facility: Facility
+    category: str
+    specs: dict[str, Any]
+    quantity: int = Field(ge=1)
+    priority: Priority
+    needed_by: date
+    submitted_at: datetime
+    created_by: str
+
+
+class RequestUpdated(Payload):
+    request_id: UUID
+    ref: str
+    region: str
+    priority: Priority
+    previous_priority: Priority
+    updated_by: str
+
+
+class RequestCancelled(Payload):
+    request_id: UUID
+    ref: str
+    region: str
+    status: Literal["cancelled", "closed"]
+    reason: str
+    delivered_quantity: int = Field(ge=0)
+    cancelled_by: str
+
+
+class RequestFulfilled(Payload):
+    request_id: UUID
+    ref: str
+    region: str
+    delivered_quantity: int = Field(ge=1)
+
+
+# --- allocation service: demand outcome --------------------------------------------------------
+
+
+class RequestWaitlisted(Payload):
+    request_id: UUID
+    ref: str
+    region: str
+    category: str
+    priority: Priority
+    unmet_quantity: int = Field(ge=1)
+    reason: str
+
+
+# --- allocation service: inventory ---------------------------------------------------------------
+
+
+class InventoryRegistered(Payload):
+    lot_id: UUID
+    donor_id: str
+    category: str
+    specs: dict[str, Any]
+    quantity: int = Field(ge=1)
+    location: Location
+    available_from: date
+    eligible_regions: list[str] | None
+    notes: str | None = None
+
+
+class InventoryAdjusted(Payload):
+    lot_id: UUID
+    donor_id: str
+    quantity: int = Field(ge=0)
+    previous_quantity: int = Field(ge=0)
+
+
+class InventoryWithdrawn(Payload):
+    lot_id: UUID
+    donor_id: str
+    withdrawn_quantity: int = Field(ge=0)
+
+
+# --- allocation service: allocations -----------------------------------------------------------
+
+
+class AllocationEvent(Payload):
+    """What every allocation event carries, so consumers never look anything up elsewhere."""
+
+    allocation_id: UUID
+    request_id: UUID
+    request_ref: str
+    lot_id: UUID
+    donor_id: str
+    region: str
+    settlement: str
+    facility: Facility
+    category: str
+    quantity: int = Field(ge=1)
+
+
+class AllocationProposed(AllocationEvent):
+    reason: str
+    expires_at: datetime
+
+
+class AllocationApproved(AllocationEvent):
+    approved_by: str
+
+
+class AllocationRejected(AllocationEvent):
+    reason: str
+    rejected_by: str
+
+
+class AllocationExpired(AllocationEvent):
+    proposed_at: datetime
+
+
+class AllocationReleased(AllocationEvent):
+    reason: str
+
+
+class AllocationDispatched(AllocationEvent):
+    waybill: str | None = None
+    carrier: str | None = None
+    eta: date | None = None
+    serials: list[str] = Field(default_factory=list)
+
+
+class AllocationDelivered(AllocationEvent):
+    received_quantity: int = Field(ge=0)
+    rejected_quantity: int = Field(ge=0)
+    note: str | None = None
+    serials: list[str] = Field(default_factory=list)
+    waybill: str | None = None
+
+
+# --- notifications service ---------------------------------------------------------------------
+
+
+class NotificationOutcome(Payload):
+    notification_id: UUID
+    source_event_id: UUID
+    source_event_type: str
+    recipient: str
+    channel: Literal["inbox", "email", "webhook"]
+    attempts: int = Field(ge=1)
+
+
+class NotificationDelivered(NotificationOutcome):
+    pass
+
+
+class NotificationFailed(NotificationOutcome):
+    error: str

@@ -1,0 +1,157 @@
+"""Configuration read from environment variables (pydantic-settings); no secrets in code."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["requests", "allocation", "notifications"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("requests", "allocation", "notifications")
+DEFAULT_PORTS: dict[ServiceName, int] = {"requests": 8001, "allocation": 8002, "notifications": 8003}
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "development", "test"})
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The process cannot start with this configuration."""
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker and how producers and consumers behave."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    topic_prefix: str = Field("vidnova", validation_alias="VIDNOVA_TOPIC_PREFIX")
+    # Apache Kafka: idempotent producer. The embedded Tansu broker cannot do InitProducerId.
+    enable_idempotence: bool = Field(True, validation_alias="KAFKA_ENABLE_IDEMPOTENCE")
+    # Tansu answers a waiting fetch only at the deadline, so this bounds each hop's latency.
+    fetch_max_wait_ms: int = Field(10, ge=1, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
+    heartbeat_interval_ms: int = Field(100, ge=10, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
+    rebalance_timeout_ms: int = Field(3_000, ge=1000, validation_alias="KAFKA_REBALANCE_TIMEOUT_MS")
+    topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
+    topic_replication_factor: int = Field(1, ge=1, validation_alias="KAFKA_TOPIC_REPLICATION_FACTOR")
+    max_handler_attempts: int = Field(3, ge=1, validation_alias="CONSUMER_MAX_ATTEMPTS")
+    retry_backoff_ms: int = Field(200, ge=1, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
+
+    def topic(self, stream: str) -> str:
+        """Full topic name for a stream such as ``requests``."""
+        return f"{self.topic_prefix}.{stream}"
+
+
+class AuthSettings(BaseSettings):
+    """Token verification: HS256 with a shared secret, or RS256 from a JWKS URL."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "production"] = Field("development", validation_alias="VIDNOVA_ENV")
+    secret: SecretStr | None = Field(None, validation_alias="VIDNOVA_AUTH_SECRET")
+    jwks_url: str | None = Field(None, validation_alias="VIDNOVA_JWKS_URL")
+    audience: str | None = Field(None, validation_alias="VIDNOVA_AUTH_AUDIENCE")
+    state_dir: Path = Field(Path(".vidnova"), validation_alias="VIDNOVA_STATE_DIR")
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> AuthSettings:
+        if self.secret is not None:
+            value = self.secret.get_secret_value()
+            if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"VIDNOVA_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} random characters"
+                )
+        return self
+
+    def signing_secret(self) -> str:
+        """The HS256 secret; in development a generated one kept under the state directory."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        if self.environment == "production":
+            raise ConfigurationError("VIDNOVA_AUTH_SECRET (or VIDNOVA_JWKS_URL) is required in production")
+        return load_or_create_dev_secret(self.state_dir)
+
+
+def load_or_create_dev_secret(state_dir: Path) -> str:
+    """Read the development signing secret, generating it once (mode 0600)."""
+    path = state_dir / "auth-secret"
+    if path.exists():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """Everything one service process reads; subclasses name the service's own variables."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service: ServiceName
+    database_url: str
+    port: int
+    host: str = Field("127.0.0.1", validation_alias="VIDNOVA_HOST")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "text"] = Field("json", validation_alias="LOG_FORMAT")
+    outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="OUTBOX_POLL_INTERVAL_S")
+    outbox_batch_size: int = Field(500, ge=1, validation_alias="OUTBOX_BATCH_SIZE")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+
+def _sqlite_url(name: str) -> str:
+    return f"sqlite+aiosqlite:///.vidnova/{name}.db"
+
+
+class RequestsSettings(ServiceSettings):
+    """Settings of the requests service."""
+
+    service: ServiceName = "requests"
+    database_url: str = Field(_sqlite_url("requests"), validation_alias="REQUESTS_DATABASE_URL")
+    port: int = Field(DEFAULT_PORTS["requests"], validation_alias="REQUESTS_PORT")
+
+
+class AllocationSettings(ServiceSettings):
+    """Settings of the allocation service."""
+
+    service: ServiceName = "allocation"
+    database_url: str = Field(_sqlite_url("allocation"), validation_alias="ALLOCATION_DATABASE_URL")
+    port: int = Field(DEFAULT_PORTS["allocation"], validation_alias="ALLOCATION_PORT")
+    proposal_ttl_s: float = Field(
+        72 * 3600, gt=0, validation_alias=AliasChoices("PROPOSAL_TTL_S", "PROPOSAL_TTL")
+    )
+
+
+class NotificationsSettings(ServiceSettings):
+    """Settings of the notifications service."""
+
+    service: ServiceName = "notifications"
+    database_url: str = Field(_sqlite_url("notifications"), validation_alias="NOTIFICATIONS_DATABASE_URL")
+    port: int = Field(DEFAULT_PORTS["notifications"], validation_alias="NOTIFICATIONS_PORT")
+    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
+    smtp_port: int = Field(587, validation_alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, validation_alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
+    smtp_from: str = Field("Vidnova <noreply@vidnova.local>", validation_alias="SMTP_FROM")
+    webhook_allow_private: bool = Field(False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="WEBHOOK_SIGNING_SECRET")
+
+
+SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {
+    "requests": RequestsSettings,
+    "allocation": AllocationSettings,
+    "notifications": NotificationsSettings,
+}
+
+
+def settings_for(service: ServiceName) -> ServiceSettings:
+    """Read one service's settings from the environment."""
+    return SETTINGS_CLASSES[service]()

@@ -1,0 +1,143 @@
+"""The `vidnova` console command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+from shared.auth import ROLES, Role, mint_token
+from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings, settings_for
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("VIDNOVA_STATE_DIR", ".vidnova"))
+
+
+def cmd_up(_args: argparse.Namespace) -> int:
+    from vidnova.stack import up
+
+    return up(_state_dir())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from vidnova.serve import serve
+
+    serve(args.name)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shared.migrations import upgrade
+
+    for name in SERVICE_NAMES if args.name == "all" else (args.name,):
+        upgrade(name, settings_for(name).database_url, args.revision)
+        print(f"{name}: migrated to {args.revision}")
+    return 0
+
+
+def cmd_topics(_args: argparse.Namespace) -> int:
+    from shared.kafka import all_topics, ensure_topics
+
+    settings = KafkaSettings()
+    created = asyncio.run(ensure_topics(settings))
+    for topic in all_topics(settings):
+        print(f"{topic}: {'created' if topic in created else 'exists'}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    role = cast(Role, args.role)
+    if role == "region_admin" and not args.region:
+        print("error: --region is required for region_admin (e.g. --region UA-63)", file=sys.stderr)
+        return 2
+    if role == "donor" and not args.donor_id:
+        print("error: --donor-id is required for donor (e.g. --donor-id jica)", file=sys.stderr)
+        return 2
+    secret = AuthSettings(state_dir=_state_dir()).signing_secret()
+    sub = args.sub or f"{role}:{args.region or args.donor_id or 'cli'}"
+    print(
+        mint_token(
+            secret=secret, sub=sub, role=role, region=args.region, donor_id=args.donor_id, ttl_s=args.ttl
+        )
+    )
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from vidnova.outbox_cli import replay, show
+
+    if args.replay:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        count = asyncio.run(replay(args.name, since=since))
+        print(f"{args.name}: {count} event(s) queued for publishing again")
+    else:
+        for row in asyncio.run(show(args.name, limit=args.limit, pending_only=args.pending)):
+            print(json.dumps(row, default=str, ensure_ascii=False))
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from shared.events.schemas import export_schemas
+
+    for path in export_schemas(Path(args.out)):
+        print(path)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    root = argparse.ArgumentParser(
+        prog="vidnova", description="Vidnova: equipment requests, donors, allocation."
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("up", help="run the embedded stack (what `make run` calls)").set_defaults(run=cmd_up)
+
+    serve = commands.add_parser("serve", help="run one service in the foreground")
+    serve.add_argument("name", choices=SERVICE_NAMES)
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("name", choices=(*SERVICE_NAMES, "all"))
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=cmd_migrate)
+
+    commands.add_parser("topics", help="create the Kafka topics (idempotent)").set_defaults(run=cmd_topics)
+
+    token = commands.add_parser("token", help="mint a bearer token for a role")
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--region", help="ISO 3166-2:UA code, for region_admin")
+    token.add_argument("--donor-id", help="for donor")
+    token.add_argument("--sub", help="subject (default derived from role and scope)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
+    token.set_defaults(run=cmd_token)
+
+    outbox = commands.add_parser("outbox", help="show or replay a service's published events")
+    outbox.add_argument("name", choices=SERVICE_NAMES)
+    outbox.add_argument("--limit", type=int, default=20)
+    outbox.add_argument("--pending", action="store_true", help="only events not yet published")
+    outbox.add_argument("--replay", action="store_true", help="publish stored events again")
+    outbox.add_argument("--since", help="with --replay: ISO timestamp of the oldest event to replay")
+    outbox.set_defaults(run=cmd_outbox)
+
+    schemas = commands.add_parser("schemas", help="export the event JSON Schemas")
+    schemas.add_argument("--out", default="docs/events")
+    schemas.set_defaults(run=cmd_schemas)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `vidnova` script."""
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

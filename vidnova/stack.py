@@ -1,0 +1,193 @@
+"""`vidnova up`: the embedded default — broker, SQLite databases, migrations, three services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+
+from shared.auth import mint_token
+from shared.db import Database
+from shared.kafka import ensure_topics
+from shared.migrations import upgrade
+from shared.outbox import mark_for_replay
+from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret, settings_for
+from vidnova.broker import EmbeddedBroker
+from vidnova.processes import die_with_parent
+
+DEMO_IDENTITIES = (
+    ("coordinator", {"sub": "coordinator@vidnova", "role": "coordinator"}),
+    ("region_admin (Kharkiv, UA-63)", {"sub": "kharkiv-admin", "role": "region_admin", "region": "UA-63"}),
+    ("donor (JICA)", {"sub": "jica-desk", "role": "donor", "donor_id": "jica"}),
+    ("admin", {"sub": "ops@vidnova", "role": "admin"}),
+)
+
+
+@dataclass
+class Stack:
+    """The processes of a running embedded stack."""
+
+    state_dir: Path
+    broker: EmbeddedBroker | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[IO[bytes]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """SIGTERM every service (they drain and commit), then the broker."""
+        for process in self.children.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name, process in self.children.items():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"  {name} did not stop within 30 s; killing it", file=sys.stderr)
+                process.kill()
+        if self.broker is not None:
+            self.broker.stop()
+        for handle in self.logs:
+            handle.close()
+
+
+def prepare_environment(state_dir: Path) -> EmbeddedBroker | None:
+    """Complete this process's environment (inherited by the services); start the broker if none is set."""
+    env = os.environ
+    env.setdefault("VIDNOVA_AUTH_SECRET", load_or_create_dev_secret(state_dir))
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
+    env.setdefault("VIDNOVA_STATE_DIR", str(state_dir))
+    for name in SERVICE_NAMES:
+        env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{state_dir.resolve()}/{name}.db")
+    broker = None
+    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = EmbeddedBroker(log_path=state_dir / "logs" / "broker.log")
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
+        env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu cannot do InitProducerId
+    return broker
+
+
+def migrate_all() -> None:
+    """Apply every service's migrations to the configured databases."""
+    for name in SERVICE_NAMES:
+        upgrade(name, settings_for(name).database_url)
+
+
+async def replay_outboxes() -> dict[str, int]:
+    """After an in-memory broker restart, publish every stored event again (consumers dedupe)."""
+    counts: dict[str, int] = {}
+    for name in SERVICE_NAMES:
+        db = Database(settings_for(name).database_url)
+        try:
+            async with db.session() as session, session.begin():
+                counts[name] = await mark_for_replay(session)
+        finally:
+            await db.dispose()
+    return counts
+
+
+def start_services(stack: Stack) -> None:
+    """Spawn `python -m services.NAME` for each service, logs under the state directory."""
+    log_dir = stack.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for name in SERVICE_NAMES:
+        handle = (log_dir / f"{name}.log").open("ab")
+        stack.logs.append(handle)
+        stack.children[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", f"services.{name}"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+
+
+def service_urls() -> dict[ServiceName, str]:
+    """Base URL of each service as configured."""
+    return {name: f"http://127.0.0.1:{settings_for(name).port}" for name in SERVICE_NAMES}
+
+
+def wait_ready(stack: Stack, *, timeout_s: float = 90.0) -> dict[ServiceName, str]:
+    """Poll each service's /readyz until 200; returns name → base URL."""
+    urls = service_urls()
+    deadline = time.monotonic() + timeout_s
+    pending = set(SERVICE_NAMES)
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            for name in sorted(pending):
+                process = stack.children[name]
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; see {stack.state_dir}/logs/{name}.log"
+                    )
+                try:
+                    if client.get(f"{urls[name]}/readyz").status_code == 200:
+                        pending.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {', '.join(sorted(pending))}")
+            if pending:
+                time.sleep(0.2)
+    return urls
+
+
+def print_banner(urls: dict[ServiceName, str], state_dir: Path) -> None:
+    """URLs, where logs go, and a ready-to-paste token for each role."""
+    env = os.environ
+    secret = env["VIDNOVA_AUTH_SECRET"]
+    print("\nVidnova is up.\n")
+    for name, url in urls.items():
+        print(f"  {name:<14} {url}   (API docs: {url}/docs)")
+    print(f"\n  broker         {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    print(f"  state & logs   {state_dir}/ (logs/<service>.log)\n")
+    print("Bearer tokens (valid 12 h):")
+    for label, claims in DEMO_IDENTITIES:
+        token = mint_token(secret=secret, **claims)  # type: ignore[arg-type]
+        print(f"\n  # {label}\n  export TOKEN_{claims['role'].upper()}={token}")
+    print("\nCtrl-C stops everything.\n", flush=True)
+
+
+def up(state_dir: Path) -> int:
+    """Run the embedded stack until interrupted; returns the exit status."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    broker = prepare_environment(state_dir)
+    stack = Stack(state_dir=state_dir, broker=broker)
+    try:
+        print("Applying migrations …", flush=True)
+        migrate_all()
+        asyncio.run(ensure_topics(KafkaSettings()))
+        if broker is not None:
+            replayed = asyncio.run(replay_outboxes())
+            if any(replayed.values()):
+                print(f"Re-publishing stored events to the fresh embedded broker: {replayed}", flush=True)
+        start_services(stack)
+        urls = wait_ready(stack)
+        print_banner(urls, state_dir)
+        while not stopping:
+            for name, process in stack.children.items():
+                if process.poll() is not None:
+                    print(
+                        f"{name} exited with {process.returncode}; see {state_dir}/logs/{name}.log",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+        print("Stopping …", flush=True)
+        return 0
+    finally:
+        stack.stop()
