@@ -17,7 +17,7 @@ keeps 100k demands x 20k lots in seconds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, TypeGuard
@@ -122,18 +122,18 @@ def propose_allocations(
         market = _CategoryMarket(wanted, offered, distances)
         market.serve_all()
         proposals.extend(market.proposals(rank_of))
-    proposals.sort(key=lambda p: (p.reason.rank, p.reason.distance_km, str(p.lot_id)))
+    proposals.sort(key=lambda p: (p.reason.rank, p.reason.distance_km, p.lot_id))
     return proposals
 
 
-def service_order(demand: Demand) -> tuple[int, bool, date, datetime, str]:
+def service_order(demand: Demand) -> tuple[int, bool, date, datetime, UUID]:
     """Sort key of the order of service: priority, front-line, needed_by, submission."""
     return (
         PRIORITY_RANK[demand.priority],
         not demand.front_line,
         demand.needed_by,
         demand.submitted_at,
-        str(demand.request_id),
+        demand.request_id,
     )
 
 
@@ -177,8 +177,15 @@ def _acceptable(want: object) -> frozenset[object]:
     return frozenset([want]) if _is_value(want) else frozenset()
 
 
-def _spec_key(specs: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
-    return tuple(sorted((k, _acceptable(v) if not _is_value(v) else v) for k, v in specs.items()))
+def _spec_key(specs: Mapping[str, object]) -> Hashable:
+    """Equal keys mean equal specs (a list of values keeps its order: at worst two keys for one)."""
+    return tuple(sorted((name, _frozen(value)) for name, value in specs.items()))
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return frozenset(value) if isinstance(value, set) else value
 
 
 def _by_category(
@@ -187,7 +194,7 @@ def _by_category(
     groups: dict[str, tuple[list[Demand], list[Supply]]] = {}
     for demand in demands:
         groups.setdefault(demand.category, ([], []))[0].append(demand)
-    for supply in sorted(supplies, key=lambda s: str(s.lot_id)):
+    for supply in sorted(supplies, key=lambda s: s.lot_id):
         if supply.free > 0 and supply.category in groups:
             groups[supply.category][1].append(supply)
     return groups
@@ -283,9 +290,11 @@ class _CategoryMarket:
 
     def proposals(self, rank_of: Mapping[UUID, int]) -> Iterator[Proposal]:
         """Yield one proposal per (demand, lot) holding, with its reason."""
+        compatible: dict[int, int] = {}
         for d, held in enumerate(self.holdings.by_demand):
-            demand = self.demands[d]
-            compatible = sum(self.lots_of_type[u] for u in self.fitting[self.type_of[d]])
+            demand, demand_type = self.demands[d], self.type_of[d]
+            if held and demand_type not in compatible:
+                compatible[demand_type] = sum(self.lots_of_type[u] for u in self.fitting[demand_type])
             for lot, quantity in held.items():
                 supply = self.supplies[lot]
                 reason = Reason(
@@ -294,7 +303,7 @@ class _CategoryMarket:
                     front_line=demand.front_line,
                     distance_km=self.distances(demand.region, supply.region),
                     available_by_needed_by=supply.available_from <= demand.needed_by,
-                    compatible_lots=compatible,
+                    compatible_lots=compatible[demand_type],
                     basis=self.basis[(d, lot)],
                 )
                 yield Proposal(demand.request_id, supply.lot_id, quantity, reason)
@@ -496,7 +505,7 @@ def _slots(
         grouped.setdefault((lot_type_of[lot], supply.region), []).append(lot)
     slots_in: dict[str, list[_Slot]] = {}
     for (lot_type, region), lots in sorted(grouped.items(), key=lambda kv: (contention[kv[0][0]], kv[0])):
-        lots.sort(key=lambda lot: (supplies[lot].available_from, str(supplies[lot].lot_id)))
+        lots.sort(key=lambda lot: (supplies[lot].available_from, supplies[lot].lot_id))
         free = sum(supplies[lot].free for lot in lots)
         slots_in.setdefault(region, []).append(_Slot(lot_type, region, lots, free))
     return slots_in
