@@ -1,0 +1,220 @@
+"""SPEC §7 rules 2 and 3 against the real broker and database: redelivery, poison, crash, commit order."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.consumer import IdempotentConsumer
+from shared.db import Database
+from shared.events.envelope import CloudEvent, new_event
+from shared.events.payloads import Facility, RequestSubmitted
+from shared.kafka import ensure_topics, make_producer
+from shared.migrations import upgrade
+from shared.settings import KafkaSettings
+from tests.conftest import Infra
+from tests.support.infra import new_database_url
+from tests.support.polling import eventually
+from tests.support.probe_consumer import FAIL_ALWAYS, SUBSCRIPTION, create_effects_table, effect_counts
+
+KEY = b"same-aggregate"  # one key → one partition → order is the order sent
+
+
+def submitted(created_by: str = "probe") -> CloudEvent:
+    return new_event(
+        RequestSubmitted(
+            request_id=uuid.uuid4(),
+            ref="UA63-2026-000001",
+            region="UA-63",
+            settlement="Kharkiv",
+            facility=Facility(name="Hospital", kind="hospital"),
+            category="generator",
+            specs={"power_kw": 100},
+            quantity=1,
+            priority="high",
+            needed_by=date(2026, 12, 31),
+            submitted_at=datetime.now(UTC),
+            created_by=created_by,
+        ),
+        source="test",
+    )
+
+
+class Probe:
+    """A private topic prefix and database for one test module."""
+
+    def __init__(self, kafka: KafkaSettings, db: Database, url: str) -> None:
+        self.kafka, self.db, self.url = kafka, db, url
+        self.producer: AIOKafkaProducer | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.kafka.topic("requests")
+
+    async def send(self, *values: bytes) -> None:
+        assert self.producer is not None
+        for value in values:
+            await self.producer.send_and_wait(self.topic, value, key=KEY)
+
+    async def wait_handled(self, event: CloudEvent) -> dict[str, int]:
+        return await eventually(
+            lambda: effect_counts(self.db), until=lambda c: str(event.id) in c, what=f"effect of {event.id}"
+        )
+
+
+async def _probe(infra: Infra) -> Probe:
+    kafka = KafkaSettings(
+        bootstrap_servers=infra.broker.bootstrap_servers,
+        topic_prefix=f"p{uuid.uuid4().hex[:8]}",
+        enable_idempotence=infra.broker.supports_idempotence,
+        retry_backoff_ms=20,
+    )
+    await ensure_topics(kafka)
+    url = await new_database_url(infra.database, infra.tmp_dir, "probe")
+    await asyncio.to_thread(upgrade, "requests", url)  # any service's migrations carry outbox + inbox
+    db = Database(url)
+    await create_effects_table(db)
+    probe = Probe(kafka, db, url)
+    probe.producer = make_producer(kafka)
+    await probe.producer.start()
+    return probe
+
+
+@pytest.fixture(scope="module")
+async def running(infra: Infra) -> AsyncIterator[Probe]:
+    """A probe with an in-process IdempotentConsumer running for the whole module."""
+    probe = await _probe(infra)
+    consumer = IdempotentConsumer(SUBSCRIPTION, db=probe.db, kafka=probe.kafka, service="probe")
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.joined.wait(), 30)
+    yield probe
+    consumer.stop()
+    await asyncio.wait_for(task, 30)
+    assert probe.producer is not None
+    await probe.producer.stop()
+    await probe.db.dispose()
+
+
+async def test_same_event_three_times_has_one_effect(running: Probe) -> None:
+    event, sentinel = submitted(), submitted()
+    await running.send(event.encode(), event.encode(), event.encode(), sentinel.encode())
+    counts = await running.wait_handled(sentinel)
+    assert counts[str(event.id)] == 1
+    assert counts[str(sentinel.id)] == 1
+
+
+async def _dead_letters(kafka: KafkaSettings, expected: int) -> list:
+    consumer = AIOKafkaConsumer(
+        kafka.topic("requests") + ".dlq",
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        heartbeat_interval_ms=100,
+    )
+    await consumer.start()
+    received: list = []
+    try:
+
+        async def fetch() -> list:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                received.extend(records)
+            return received
+
+        return await eventually(fetch, until=lambda r: len(r) >= expected, what="dead letters")
+    finally:
+        await consumer.stop()
+
+
+async def test_poison_goes_to_dead_letter_with_origin_and_later_messages_are_handled(running: Probe) -> None:
+    good = submitted()
+    invalid_json = b"{not json"
+    unknown_type = submitted().model_copy(update={"type": "vidnova.request.teleported.v1"}).encode()
+    failing_validation = submitted().model_copy(update={"data": {"request_id": "nope"}}).encode()
+    always_fails = submitted(created_by=FAIL_ALWAYS)
+    await running.send(invalid_json, unknown_type, failing_validation, always_fails.encode(), good.encode())
+
+    counts = await running.wait_handled(good)
+    assert str(always_fails.id) not in counts
+
+    letters = await _dead_letters(running.kafka, expected=4)
+    by_value = {record.value: dict(record.headers) for record in letters}
+    assert set(by_value) >= {invalid_json, unknown_type, failing_validation, always_fails.encode()}
+    for value in (invalid_json, unknown_type, failing_validation, always_fails.encode()):
+        headers = by_value[value]
+        assert headers["vidnova-dlq-origin-topic"] == running.topic.encode()
+        assert headers["vidnova-dlq-origin-partition"].isdigit()
+        assert headers["vidnova-dlq-origin-offset"].isdigit()
+        assert headers["vidnova-dlq-error"]
+    assert b"UnknownEventType" in by_value[unknown_type]["vidnova-dlq-error"]
+    assert b"MalformedEvent" in by_value[invalid_json]["vidnova-dlq-error"]
+    assert by_value[always_fails.encode()]["vidnova-dlq-attempts"] == b"3"
+    assert b"always fails" in by_value[always_fails.encode()]["vidnova-dlq-error"]
+
+
+def _spawn(probe: Probe, mode: str, marker: CloudEvent, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PROBE_DATABASE_URL": probe.url,
+        "KAFKA_BOOTSTRAP_SERVERS": probe.kafka.bootstrap_servers,
+        "VIDNOVA_TOPIC_PREFIX": probe.kafka.topic_prefix,
+        "KAFKA_ENABLE_IDEMPOTENCE": str(probe.kafka.enable_idempotence).lower(),
+    }
+    with log.open("ab") as handle:
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "tests.support.probe_consumer", mode, str(marker.id)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _crash_then_restart(infra: Infra, mode: str) -> dict[str, int]:
+    """Send marker + sentinel; run the consumer in ``mode`` until it SIGKILLs itself; restart it normally."""
+    probe = await _probe(infra)
+    log = infra.tmp_dir / f"{probe.kafka.topic_prefix}-{mode}.log"
+    marker, sentinel = submitted(), submitted()
+    try:
+        await probe.send(marker.encode())
+        crashing = _spawn(probe, mode, marker, log)
+        code = await eventually(
+            lambda: asyncio.sleep(0, crashing.poll()), until=lambda c: c is not None, timeout_s=60, what="crash"
+        )
+        assert code == -signal.SIGKILL, log.read_text()
+        await probe.send(sentinel.encode())
+        restarted = _spawn(probe, "normal", marker, log)
+        try:
+            counts = await eventually(
+                lambda: effect_counts(probe.db), until=lambda c: str(sentinel.id) in c, timeout_s=60, what="sentinel"
+            )
+        finally:
+            restarted.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(restarted.wait, 30)
+        return {str(marker.id): counts.get(str(marker.id), 0), "sentinel": counts[str(sentinel.id)]}
+    finally:
+        assert probe.producer is not None
+        await probe.producer.stop()
+        await probe.db.dispose()
+
+
+async def test_sigkill_after_db_commit_before_offset_commit_causes_no_duplicate(infra: Infra) -> None:
+    counts = await _crash_then_restart(infra, "crash-after-db-commit")
+    assert sorted(counts.values()) == [1, 1], counts
+
+
+async def test_harness_catches_an_offset_committed_before_the_db_commit(infra: Infra) -> None:
+    """Mutation check: a consumer that commits offsets first loses the marker's effect, and we see it."""
+    counts = await _crash_then_restart(infra, "mutant-commit-first")
+    marker_count = next(v for k, v in counts.items() if k != "sentinel")
+    assert counts["sentinel"] == 1
+    assert marker_count == 0, "the commit-order mutant should have lost the marker event"
