@@ -10,8 +10,7 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -26,9 +25,9 @@ RUN mkdir -p shared services vidnova \
 COPY shared ./shared
 COPY services ./services
 COPY vidnova ./vidnova
-# Not editable: the runtime stage gets site-packages only, never the build context.
-RUN pip install --no-cache-dir --no-deps -c constraints.txt . \
-    && python -m compileall -q /opt/venv/lib
+# Not editable: the runtime stage gets site-packages (bytecode compiled by pip) only,
+# never the build context.
+RUN pip install --no-cache-dir --no-deps -c constraints.txt .
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="vidnova" \

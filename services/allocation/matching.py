@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, TypeGuard
 from uuid import UUID
@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 Priority = Literal["critical", "high", "medium", "low"]
 Basis = Literal["nearest", "late_stock_only", "exchanged", "moved"]
+_Path = tuple[list[int], list[int]]
 
 PRIORITY_RANK: Mapping[Priority, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 # Objective: sum of weight x units. The engine's answer is optimal for *every* weighting that
@@ -244,57 +245,56 @@ class _Slot:
 
 @dataclass
 class _Holdings:
-    """Units held per demand, per (demand type, lot type) and per lot type."""
+    """Units held per demand (by lot), per (demand class, lot type), and as a lot type x class matrix."""
 
     by_demand: list[dict[int, int]]
-    by_pair: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
-    by_lot_type: dict[int, dict[int, int]] = field(default_factory=dict)
+    by_pair: dict[tuple[int, int], dict[int, int]]
+    matrix: NDArray[np.int64]
 
 
 class _CategoryMarket:
-    """Demands (in order of service) and free lots of one category, matched in place."""
+    """Demands (in order of service) and free lots of one category, matched in place.
+
+    Demands whose compatible lots are the same form a class; lots with equal specs and
+    earmark form a lot type. Exchanges search the graph of classes and lot types.
+    """
 
     def __init__(self, demands: list[Demand], supplies: list[Supply], distances: _Distances):
         self.demands, self.supplies, self.distances = demands, supplies, distances
         self.free = [s.free for s in supplies]
-        self.type_of, demand_types = _demand_types(demands)
         self.lot_type_of, lot_types = _lot_types(supplies, demands)
-        fits = _fit_matrix(demand_types, lot_types)
-        self.fits = [row.tobytes() for row in fits]
-        self.fitting = [np.flatnonzero(row).tolist() for row in fits]
-        lot_type_of = np.asarray(self.lot_type_of, dtype=np.intp)
-        self.lots_of_type = np.bincount(lot_type_of, minlength=len(lot_types)).tolist()
-        units = np.bincount(np.asarray(self.type_of, dtype=np.intp), weights=[d.unmet for d in demands])
-        contention = (fits.T.astype(np.float64) @ units).tolist()
-        self.free_of_type = [0] * len(lot_types)
-        for lot, lot_type in enumerate(self.lot_type_of):
-            self.free_of_type[lot_type] += self.free[lot]
+        self.class_of, self.fit_matrix = _demand_classes(demands, lot_types)
+        self.fits = [row.tobytes() for row in self.fit_matrix]
+        self.fit_counts = self.fit_matrix.astype(np.int32)
+        self.links = np.zeros((len(lot_types), len(lot_types)), dtype=np.int32)
+        lots_of_type = np.bincount(np.asarray(self.lot_type_of, dtype=np.intp), minlength=len(lot_types))
+        self.compatible_lots = (self.fit_matrix.astype(np.int64) @ lots_of_type).tolist()
+        units = np.bincount(self.class_of, weights=[d.unmet for d in demands], minlength=len(self.fits))
+        contention = (self.fit_matrix.T.astype(np.float64) @ units).tolist()
+        self.free_of_type = np.bincount(self.lot_type_of, weights=self.free, minlength=len(lot_types))
         self.slots_in = _slots(supplies, self.lot_type_of, contention)
         self.slots_of_type: dict[int, list[_Slot]] = {}
         for slot in (slot for slots in self.slots_in.values() for slot in slots):
             self.slots_of_type.setdefault(slot.lot_type, []).append(slot)
-        self.regions = sorted(self.slots_in)
         self.orders: dict[str, list[str]] = {}
-        self.holdings = _Holdings([{} for _ in demands])
+        shape = (len(lot_types), len(self.fits))
+        self.holdings = _Holdings([{} for _ in demands], {}, np.zeros(shape, dtype=np.int64))
         self.basis: dict[tuple[int, int], Basis] = {}
-        self.saturated: set[int] = set()
-        self.hopeless: set[int] = set()
+        self.saturated = np.zeros(len(lot_types), dtype=bool)
+        self.hopeless = np.zeros(len(self.fits), dtype=bool)
         self.drained: set[int] = set()
 
     def serve_all(self) -> None:
         """Serve every demand in order of service."""
         for d, demand in enumerate(self.demands):
             need = demand.unmet - self._take_nearest(d, demand.unmet)
-            while need > 0 and self.type_of[d] not in self.hopeless:
+            while need > 0 and not self.hopeless[self.class_of[d]]:
                 need -= self._exchange(d, need)
 
     def proposals(self, rank_of: Mapping[UUID, int]) -> Iterator[Proposal]:
         """Yield one proposal per (demand, lot) holding, with its reason."""
-        compatible: dict[int, int] = {}
         for d, held in enumerate(self.holdings.by_demand):
-            demand, demand_type = self.demands[d], self.type_of[d]
-            if held and demand_type not in compatible:
-                compatible[demand_type] = sum(self.lots_of_type[u] for u in self.fitting[demand_type])
+            demand = self.demands[d]
             for lot, quantity in held.items():
                 supply = self.supplies[lot]
                 reason = Reason(
@@ -303,7 +303,7 @@ class _CategoryMarket:
                     front_line=demand.front_line,
                     distance_km=self.distances(demand.region, supply.region),
                     available_by_needed_by=supply.available_from <= demand.needed_by,
-                    compatible_lots=compatible[demand_type],
+                    compatible_lots=self.compatible_lots[self.class_of[d]],
                     basis=self.basis[(d, lot)],
                 )
                 yield Proposal(demand.request_id, supply.lot_id, quantity, reason)
@@ -313,7 +313,7 @@ class _CategoryMarket:
         while taken < need:
             slot = self._nearest_slot(d)
             if slot is None:
-                self.drained.add(self.type_of[d])
+                self.drained.add(self.class_of[d])
                 break
             lot = slot.lots[slot.front]
             quantity = min(need - taken, self.free[lot])
@@ -324,10 +324,10 @@ class _CategoryMarket:
         return taken
 
     def _nearest_slot(self, d: int) -> _Slot | None:
-        demand, demand_type = self.demands[d], self.type_of[d]
-        if demand_type in self.drained:
+        demand, demand_class = self.demands[d], self.class_of[d]
+        if demand_class in self.drained:
             return None
-        fits, late = self.fits[demand_type], None
+        fits, late = self.fits[demand_class], None
         for region in self._nearest_first(demand.region):
             for slot in self.slots_in[region]:
                 if fits[slot.lot_type]:
@@ -338,7 +338,7 @@ class _CategoryMarket:
 
     def _nearest_first(self, origin: str) -> list[str]:
         if origin not in self.orders:
-            self.orders[origin] = self.distances.nearest_first(origin, self.regions)
+            self.orders[origin] = self.distances.nearest_first(origin, sorted(self.slots_in))
         return self.orders[origin]
 
     def _consume(self, slot: _Slot, quantity: int) -> None:
@@ -353,16 +353,17 @@ class _CategoryMarket:
 
     def _exchange(self, d: int, need: int) -> int:
         """Serve up to `need` units of demand d along one augmenting path; 0 if none."""
-        path = self._augmenting_path(self.type_of[d])
+        path = self._augmenting_path(self.class_of[d])
         if path is None:
             return 0
         lot_types, carriers = path
         if not carriers:
-            quantity = min(need, self.free_of_type[lot_types[0]])
+            quantity = min(need, int(self.free_of_type[lot_types[0]]))
             self._take_in_type(d, lot_types[0], quantity, "nearest")
             return quantity
         pairs = list(zip(carriers, lot_types, strict=False))
-        quantity = min(need, self.free_of_type[lot_types[-1]], *(self._held(t, u) for t, u in pairs))
+        held = (int(self.holdings.matrix[u, c]) for c, u in pairs)
+        quantity = min(need, int(self.free_of_type[lot_types[-1]]), *held)
         moved = self._release(*pairs[-1], quantity)
         for mover, _, units in moved:
             self._take_in_type(mover, lot_types[-1], units, "moved")
@@ -373,35 +374,38 @@ class _CategoryMarket:
         self._hand_over([(d, quantity)], [(lot, units) for _, lot, units in moved], "exchanged")
         return quantity
 
-    def _augmenting_path(self, start: int) -> tuple[list[int], list[int]] | None:
-        """Lot types u1..uk (uk has free stock) and the demand types moved from u1..uk-1."""
-        reached: dict[int, tuple[int, int]] = {}
-        seen, queue = {start}, deque([-1])
-        while queue:
-            lot_type = queue.popleft()
-            holders = [start] if lot_type < 0 else self.holdings.by_lot_type.get(lot_type, {})
-            for demand_type in holders:
-                if demand_type in seen and lot_type >= 0:
-                    continue
-                seen.add(demand_type)
-                for target in self.fitting[demand_type]:
-                    if target in reached or target in self.saturated:
-                        continue
-                    reached[target] = (demand_type, lot_type)
-                    if self.free_of_type[target] > 0:
-                        return _trace(target, reached)
-                    queue.append(target)
-        self.saturated.update(reached)
-        self.hopeless.update(seen)
+    def _augmenting_path(self, start: int) -> _Path | None:
+        """Breadth-first over lot types: u1..uk (uk has free stock) and the classes moved off u1..uk-1."""
+        reached = self.saturated.copy()
+        frontier = np.flatnonzero(self.fit_matrix[start] & ~reached)
+        levels = [frontier]
+        while frontier.size:
+            reached[frontier] = True
+            with_stock = frontier[self.free_of_type[frontier] > 0]
+            if with_stock.size:
+                return self._trace(int(with_stock[0]), levels)
+            frontier = np.flatnonzero((self.links[frontier] > 0).any(axis=0) & ~reached)
+            levels.append(frontier)
+        # Nothing reached can ever be freed again, nor can its holders get more: skip them from now on.
+        self.saturated = reached
+        self.hopeless |= (self.holdings.matrix[reached] > 0).any(axis=0)
+        self.hopeless[start] = True
         return None
 
-    def _held(self, demand_type: int, lot_type: int) -> int:
-        return self.holdings.by_lot_type[lot_type][demand_type]
+    def _trace(self, target: int, levels: list[NDArray[np.intp]]) -> _Path:
+        lot_types: list[int] = [target]
+        carriers: list[int] = []
+        for earlier in levels[-2::-1]:
+            lot_type = int(earlier[np.argmax(self.links[earlier, lot_types[-1]] > 0)])
+            holders = (self.holdings.matrix[lot_type] > 0) & self.fit_matrix[:, lot_types[-1]]
+            carriers.append(int(np.argmax(holders)))
+            lot_types.append(lot_type)
+        return lot_types[::-1], carriers[::-1]
 
-    def _release(self, demand_type: int, lot_type: int, quantity: int) -> list[tuple[int, int, int]]:
-        """Take `quantity` units of a lot type back from a demand type, latest-ranked first."""
+    def _release(self, demand_class: int, lot_type: int, quantity: int) -> list[tuple[int, int, int]]:
+        """Take `quantity` units of a lot type back from a demand class, latest-ranked first."""
         released: list[tuple[int, int, int]] = []
-        for d in sorted(self.holdings.by_pair[(demand_type, lot_type)], reverse=True):
+        for d in sorted(self.holdings.by_pair[(demand_class, lot_type)], reverse=True):
             for lot, units in list(self.holdings.by_demand[d].items()):
                 if self.lot_type_of[lot] == lot_type and quantity > 0:
                     taken = min(units, quantity)
@@ -446,29 +450,28 @@ class _CategoryMarket:
         self._shift(d, lot, -quantity)
 
     def _shift(self, d: int, lot: int, delta: int) -> None:
-        demand_type, lot_type = self.type_of[d], self.lot_type_of[lot]
+        demand_class, lot_type = self.class_of[d], self.lot_type_of[lot]
+        before = int(self.holdings.matrix[lot_type, demand_class])
+        self.holdings.matrix[lot_type, demand_class] = before + delta
+        if before == 0 or before + delta == 0:
+            # links[u, v] counts classes holding units of u that v also fits: u's stock can move to v.
+            self.links[lot_type] += (
+                self.fit_counts[demand_class] if delta > 0 else -self.fit_counts[demand_class]
+            )
         for ledger, key in (
             (self.holdings.by_demand[d], lot),
-            (self.holdings.by_pair.setdefault((demand_type, lot_type), {}), d),
-            (self.holdings.by_lot_type.setdefault(lot_type, {}), demand_type),
+            (self.holdings.by_pair.setdefault((demand_class, lot_type), {}), d),
         ):
             ledger[key] = ledger.get(key, 0) + delta
             if ledger[key] == 0:
                 del ledger[key]
 
 
-def _trace(target: int, reached: Mapping[int, tuple[int, int]]) -> tuple[list[int], list[int]]:
-    lot_types, carriers = [target], []
-    demand_type, previous = reached[target]
-    while previous >= 0:
-        carriers.append(demand_type)
-        lot_types.append(previous)
-        demand_type, previous = reached[previous]
-    return lot_types[::-1], carriers[::-1]
-
-
-def _demand_types(demands: Sequence[Demand]) -> tuple[list[int], list[_DemandType]]:
-    index: dict[tuple[object, ...], int] = {}
+def _demand_classes(
+    demands: Sequence[Demand], lot_types: Sequence[_LotType]
+) -> tuple[list[int], NDArray[np.bool_]]:
+    """Class of each demand (equal classes fit exactly the same lot types) and the class x lot type fits."""
+    index: dict[Hashable, int] = {}
     types: list[_DemandType] = []
     type_of = []
     for demand in demands:
@@ -477,7 +480,8 @@ def _demand_types(demands: Sequence[Demand]) -> tuple[list[int], list[_DemandTyp
             index[key] = len(types)
             types.append(_DemandType(demand.specs, demand.region, demand.excluded_lot_ids))
         type_of.append(index[key])
-    return type_of, types
+    fits, class_of_type = np.unique(_fit_matrix(types, lot_types), axis=0, return_inverse=True)
+    return class_of_type.reshape(-1)[type_of].tolist(), fits
 
 
 def _lot_types(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple[list[int], list[_LotType]]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,14 +74,16 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
 
 
 async def _next_number(session: AsyncSession, region: str, year: int) -> int:
-    """Issue the next tracking number for a region and year (row-locked on PostgreSQL)."""
-    counter = await session.get(RefCounter, (region, year), with_for_update=True)
-    if counter is None:
-        counter = RefCounter(region=region, year=year, last=0)
-        session.add(counter)
-    counter.last += 1
-    await session.flush()
-    return counter.last
+    """Issue the next tracking number for a region and year: one atomic upsert, safe under concurrency."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(RefCounter)
+        .values(region=region, year=year, last=1)
+        .on_conflict_do_update(index_elements=["region", "year"], set_={"last": col(RefCounter.last) + 1})
+        .returning(col(RefCounter.last))
+    )
+    return int((await session.execute(statement)).scalar_one())
 
 
 def add_timeline(session: AsyncSession, request: Request, event: CloudEvent, summary: str) -> None:

@@ -95,9 +95,7 @@ def parse(path: Path) -> Dockerfile:
         keyword, arguments = keyword.upper(), arguments.strip()
         if keyword == "FROM":
             words = [w for w in arguments.split() if not w.startswith("--platform")]
-            image = re.sub(
-                r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), words[0]
-            )
+            image = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), words[0])
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stages.append(Stage(image=image, name=name))
         elif not stages and keyword == "ARG":

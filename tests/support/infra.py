@@ -25,7 +25,7 @@ def docker_answers() -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        result = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)  # noqa: S607
+        result = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
@@ -51,7 +51,9 @@ class DatabaseChoice:
     created: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        where = sa.make_url(self.server_url).render_as_string(hide_password=True) if self.server_url else "files"
+        where = (
+            sa.make_url(self.server_url).render_as_string(hide_password=True) if self.server_url else "files"
+        )
         return f"database: {self.kind} ({where})"
 
 

@@ -29,7 +29,9 @@ from shared.settings import KafkaSettings
 
 FAIL_ALWAYS = "always-fails"
 
-EFFECTS_DDL = "CREATE TABLE IF NOT EXISTS probe_effects (event_id VARCHAR(36) NOT NULL, request_id VARCHAR(36))"
+EFFECTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS probe_effects (event_id VARCHAR(36) NOT NULL, request_id VARCHAR(36))"
+)
 
 
 async def record_effect(payload: RequestSubmitted, *, event: CloudEvent, session: AsyncSession) -> None:
@@ -49,7 +51,9 @@ SUBSCRIPTION = Subscription(group="probe", streams=("requests",), handlers=HANDL
 async def effect_counts(db: Database) -> dict[str, int]:
     """event id → number of effect rows."""
     async with db.session() as session:
-        rows = await session.execute(sa.text("SELECT event_id, COUNT(*) FROM probe_effects GROUP BY event_id"))
+        rows = await session.execute(
+            sa.text("SELECT event_id, COUNT(*) FROM probe_effects GROUP BY event_id")
+        )
         return {str(event_id): int(count) for event_id, count in rows.all()}
 
 
@@ -68,7 +72,9 @@ class CrashAfterDbCommit(IdempotentConsumer):
 
     marker: UUID
 
-    async def handle_once(self, record: ConsumerRecord, event: CloudEvent, payload: Payload, handler: Handler) -> str:  # type: ignore[type-arg]
+    async def handle_once(
+        self, record: ConsumerRecord, event: CloudEvent, payload: Payload, handler: Handler
+    ) -> str:  # type: ignore[type-arg]
         outcome = await super().handle_once(record, event, payload, handler)
         if event.id == self.marker:
             _die()
@@ -80,7 +86,9 @@ class MutantCommitFirst(IdempotentConsumer):
 
     marker: UUID
 
-    async def handle_once(self, record: ConsumerRecord, event: CloudEvent, payload: Payload, handler: Handler) -> str:  # type: ignore[type-arg]
+    async def handle_once(
+        self, record: ConsumerRecord, event: CloudEvent, payload: Payload, handler: Handler
+    ) -> str:  # type: ignore[type-arg]
         assert self._consumer is not None
         await self._consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
         if event.id == self.marker:

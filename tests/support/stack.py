@@ -72,7 +72,7 @@ class ServiceStack:
     def start(self, name: ServiceName, **extra_env: str) -> None:
         handle = (self.log_dir / f"{name}.log").open("ab")
         self._logs.append(handle)
-        self.processes[name] = subprocess.Popen(  # noqa: S603
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             env={**self.env, **extra_env},
             stdout=handle,
@@ -158,8 +158,7 @@ async def make_stack(
             env[key] = await new_database_url(database, tmp_dir, name)
             await asyncio.to_thread(upgrade, name, env[key])
     stack = ServiceStack(env=env, log_dir=log_dir, names=names, secret=secret, ports=ports)
-    if bootstrap_servers is None:
-        await ensure_topics(stack.kafka_settings())
+    await ensure_topics(stack.kafka_settings())
     if start:
         for name in names:
             stack.start(name)
