@@ -266,6 +266,7 @@ class _CategoryMarket:
         self.class_of, self.fit_matrix = _demand_classes(demands, lot_types)
         self.fits = [row.tobytes() for row in self.fit_matrix]
         self.fit_counts = self.fit_matrix.astype(np.int32)
+        self.fitted_by = np.ascontiguousarray(self.fit_matrix.T)
         self.links = np.zeros((len(lot_types), len(lot_types)), dtype=np.int32)
         lots_of_type = np.bincount(np.asarray(self.lot_type_of, dtype=np.intp), minlength=len(lot_types))
         self.compatible_lots = (self.fit_matrix.astype(np.int64) @ lots_of_type).tolist()
@@ -387,8 +388,9 @@ class _CategoryMarket:
             frontier = np.flatnonzero((self.links[frontier] > 0).any(axis=0) & ~reached)
             levels.append(frontier)
         # Nothing reached can ever be freed again, nor can its holders get more: skip them from now on.
+        newly_saturated = np.flatnonzero(reached & ~self.saturated)
         self.saturated = reached
-        self.hopeless |= (self.holdings.matrix[reached] > 0).any(axis=0)
+        self.hopeless |= (self.holdings.matrix[newly_saturated] > 0).any(axis=0)
         self.hopeless[start] = True
         return None
 
@@ -397,7 +399,7 @@ class _CategoryMarket:
         carriers: list[int] = []
         for earlier in levels[-2::-1]:
             lot_type = int(earlier[np.argmax(self.links[earlier, lot_types[-1]] > 0)])
-            holders = (self.holdings.matrix[lot_type] > 0) & self.fit_matrix[:, lot_types[-1]]
+            holders = (self.holdings.matrix[lot_type] > 0) & self.fitted_by[lot_types[-1]]
             carriers.append(int(np.argmax(holders)))
             lot_types.append(lot_type)
         return lot_types[::-1], carriers[::-1]
@@ -480,8 +482,11 @@ def _demand_classes(
             index[key] = len(types)
             types.append(_DemandType(demand.specs, demand.region, demand.excluded_lot_ids))
         type_of.append(index[key])
-    fits, class_of_type = np.unique(_fit_matrix(types, lot_types), axis=0, return_inverse=True)
-    return class_of_type.reshape(-1)[type_of].tolist(), fits
+    fits = _fit_matrix(types, lot_types)
+    classes: dict[bytes, int] = {}
+    class_of_type = [classes.setdefault(row.tobytes(), len(classes)) for row in fits]
+    first_of_class = {c: t for t, c in reversed(list(enumerate(class_of_type)))}
+    return [class_of_type[t] for t in type_of], fits[[first_of_class[c] for c in range(len(classes))]]
 
 
 def _lot_types(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple[list[int], list[_LotType]]:
