@@ -25,28 +25,46 @@ _Item = TypeVar("_Item", Demand, Supply)
 def optimal_weighted_units(demands: Sequence[Demand], supplies: Sequence[Supply]) -> float:
     """The largest priority-weighted number of units any allocation could propose."""
     rejected = {lot_id for demand in demands for lot_id in demand.excluded_lot_ids}
-    demand_classes = _classes([d for d in demands if d.unmet > 0], _demand_class, lambda d: d.unmet)
-    lot_classes = _classes(
-        [s for s in supplies if s.free > 0],
-        lambda s: (_lot_class(s), s.lot_id if s.lot_id in rejected else None),
-        lambda s: s.free,
-    )
-    edges = [
-        (i, j)
-        for i, (demand, _) in enumerate(demand_classes)
-        for j, (supply, _) in enumerate(lot_classes)
-        if is_compatible(demand, supply)
-    ]
-    return _solve(edges, demand_classes, lot_classes) if edges else 0.0
+    total = 0.0
+    for category in sorted({d.category for d in demands} & {s.category for s in supplies}):
+        demand_classes = _classes(
+            [d for d in demands if d.category == category and d.unmet > 0], _demand_class, lambda d: d.unmet
+        )
+        lot_classes = _classes(
+            [s for s in supplies if s.category == category and s.free > 0],
+            lambda s: (_lot_class(s), s.lot_id if s.lot_id in rejected else None),
+            lambda s: s.free,
+        )
+        edges = _compatible_pairs(demand_classes, lot_classes)
+        total += _solve(edges, demand_classes, lot_classes) if edges else 0.0
+    return total
 
 
 def _demand_class(demand: Demand) -> Hashable:
-    specs = repr(sorted(demand.specs.items()))
-    return (demand.category, specs, demand.region, demand.priority, demand.excluded_lot_ids)
+    return (_fit_class(demand), demand.priority)
+
+
+def _fit_class(demand: Demand) -> Hashable:
+    """Demands of one fit class may use exactly the same lots."""
+    return (repr(sorted(demand.specs.items())), demand.region, demand.excluded_lot_ids)
 
 
 def _lot_class(supply: Supply) -> Hashable:
-    return (supply.category, repr(sorted(supply.specs.items())), supply.eligible_regions)
+    return (repr(sorted(supply.specs.items())), supply.eligible_regions)
+
+
+def _compatible_pairs(
+    demand_classes: Sequence[tuple[Demand, int]], lot_classes: Sequence[tuple[Supply, int]]
+) -> list[tuple[int, int]]:
+    """(demand class, lot class) index pairs that `is_compatible` allows."""
+    fitting: dict[Hashable, list[int]] = {}
+    edges = []
+    for i, (demand, _) in enumerate(demand_classes):
+        key = _fit_class(demand)
+        if key not in fitting:
+            fitting[key] = [j for j, (lot, _) in enumerate(lot_classes) if is_compatible(demand, lot)]
+        edges.extend((i, j) for j in fitting[key])
+    return edges
 
 
 def _classes(

@@ -78,6 +78,30 @@ class RequestCancelled(Payload):
     cancelled_by: str
 
 
+class RequestQuantities(Payload):
+    requested: int = Field(ge=1)
+    proposed: int = Field(ge=0)
+    approved: int = Field(ge=0)
+    dispatched: int = Field(ge=0)
+    delivered: int = Field(ge=0)
+    waitlisted: int = Field(ge=0)
+
+
+class RequestStatusChanged(Payload):
+    """The requests service derived a new status; region admins are told of every one."""
+
+    request_id: UUID
+    ref: str
+    region: str
+    settlement: str
+    facility: Facility
+    category: str
+    priority: Priority
+    status: RequestStatus
+    previous_status: RequestStatus
+    quantities: RequestQuantities
+
+
 class RequestFulfilled(Payload):
     request_id: UUID
     ref: str

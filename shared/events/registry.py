@@ -38,6 +38,7 @@ def _types() -> dict[str, EventType]:
         EventType("request.updated", 1, p.RequestUpdated, "requests", "request_id"),
         EventType("request.cancelled", 1, p.RequestCancelled, "requests", "request_id"),
         EventType("request.fulfilled", 1, p.RequestFulfilled, "requests", "request_id"),
+        EventType("request.status_changed", 1, p.RequestStatusChanged, "requests", "request_id"),
         # Published by the allocation service on its own stream, ordered with the request's allocations.
         EventType("request.waitlisted", 1, p.RequestWaitlisted, "allocations", "request_id"),
         EventType("inventory.registered", 1, p.InventoryRegistered, "inventory", "lot_id"),

@@ -18,6 +18,7 @@ from shared.observability import bind_correlation_id, reset_correlation_id
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "events"
 SPEC_TYPES = {
     "request.submitted", "request.updated", "request.cancelled", "request.waitlisted", "request.fulfilled",
+    "request.status_changed",
     "inventory.registered", "inventory.adjusted", "inventory.withdrawn",
     "allocation.proposed", "allocation.approved", "allocation.rejected", "allocation.expired",
     "allocation.released", "allocation.dispatched", "allocation.delivered",
