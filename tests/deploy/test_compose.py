@@ -332,7 +332,12 @@ def test_init_script_isolates_the_service_databases() -> None:
         try:
             env = {"PGHOST": str(work), "PGPORT": port, "POSTGRES_USER": "postgres"}
             passwords = {f"{s.upper()}_DB_PASSWORD": f"pw-{s}-'quoted\"" for s in SERVICE_NAMES}
-            script = run("sh", str(ROOT / "deploy/postgres/init-databases.sh"), **env, **passwords)
+            # A copy the postgres user can read: the checkout may sit in a root-only directory.
+            init_script = work / "init-databases.sh"
+            shutil.copy(ROOT / "deploy/postgres/init-databases.sh", init_script)
+            if as_user:
+                shutil.chown(init_script, user="postgres")
+            script = run("sh", str(init_script), **env, **passwords)
             assert script.returncode == 0, script.stderr
             psql = str(bindir / "psql")
             for owner in SERVICE_NAMES:
