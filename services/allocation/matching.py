@@ -2,16 +2,16 @@
 
 Pure domain logic: plain frozen dataclasses in, proposals out; no I/O, no clock, no database.
 
-Algorithm: demands are served one at a time in the order of service (priority, front-line,
+Algorithm. Demands are served one at a time in the order of service (priority, front-line,
 needed_by, submission). Each takes the nearest compatible free stock (available by its
-needed_by where possible; at equal distance the lot type fewest other demands could use);
-when none is left it looks for an exchange: an augmenting path that moves earlier demands
-to other lots that also fit them, so the stock they held serves this one while they keep
-every unit. Demand units form a transversal matroid, so this greedy with exchanges is exact:
-no allocation serves more weighted units, for any weights that decrease with priority, and
-within a priority earlier-ranked demands are served first. Exchanges search a graph of
-aggregated types (same specs, region, earmark) and skip lot types proven saturated, which
-keeps 100k demands x 20k lots in seconds.
+needed_by where possible; at equal distance, the lot type the fewest other demands could use).
+When none is left it looks for an exchange: an augmenting path that moves earlier demands to
+other lots that also fit them, so the stock they held serves this one while each keeps every
+unit it had. Demand units form a transversal matroid, so this greedy with exchanges is exact:
+no allocation serves more priority-weighted units, for any weights that decrease with priority,
+and within a priority earlier-ranked demands come first. Exchanges search a small graph of lot
+types (lots with equal specs and earmark), through classes of demands that fit the same lot
+types, and skip lot types proven saturated: 100k demands x 20k lots match in a few seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from uuid import UUID
 import numpy as np
 from numpy.typing import NDArray
 
+from shared.catalog import specs_satisfy
+
 Priority = Literal["critical", "high", "medium", "low"]
 Basis = Literal["nearest", "late_stock_only", "exchanged", "moved"]
 _Path = tuple[list[int], list[int]]
@@ -38,16 +40,16 @@ PRIORITY_WEIGHT: Mapping[Priority, int] = {"critical": 1000, "high": 100, "mediu
 
 _ABSENT = object()
 _BASIS_TEXT: Mapping[Basis, str] = {
-    "nearest": "the nearest compatible free stock (least contested fit at that distance)",
-    "late_stock_only": "the nearest compatible stock, as none available in time was free",
-    "exchanged": "stock freed for it by moving earlier requests to other lots that fit them",
-    "moved": "moved here so its former lot could serve a request with no other fit",
+    "nearest": "takes the nearest compatible free stock (the least contested fit at that distance)",
+    "late_stock_only": "takes the nearest compatible stock, as none available in time was free",
+    "exchanged": "gets stock freed for it by moving earlier requests to other lots that also fit them",
+    "moved": "was moved to this lot so that its former one could serve a request with no other fit",
 }
 
 
 @dataclass(frozen=True)
 class Demand:
-    """Unmet quantity of one request; enumerations in specs are strings or collections."""
+    """Unmet quantity of one request; specs as the catalog normalises them (number = minimum)."""
 
     request_id: UUID
     region: str
@@ -90,11 +92,11 @@ class Reason:
     def describe(self) -> str:
         """One human sentence explaining the proposal."""
         standing = f"{self.priority}{', front-line' if self.front_line else ''}"
-        timing = "available" if self.available_by_needed_by else "only available after"
+        timing = "available by" if self.available_by_needed_by else "only available after"
         return (
-            f"Ranked {self.rank} in order of service ({standing}), it gets"
-            f" {_BASIS_TEXT[self.basis]}: {self.distance_km:.0f} km away, {timing} the"
-            f" needed-by date, among {self.compatible_lots} compatible lots."
+            f"Ranked {self.rank} in order of service ({standing}), this request {_BASIS_TEXT[self.basis]};"
+            f" the lot is {self.distance_km:.0f} km away and {timing} the needed-by date,"
+            f" one of {self.compatible_lots} compatible lots."
         )
 
 
@@ -150,43 +152,26 @@ def is_compatible(demand: Demand, supply: Supply) -> bool:
         demand.category == supply.category
         and (supply.eligible_regions is None or demand.region in supply.eligible_regions)
         and supply.lot_id not in demand.excluded_lot_ids
-        and _specs_satisfy(demand.specs, supply.specs)
+        and specs_satisfy(demand.specs, supply.specs)
     )
-
-
-def _specs_satisfy(requested: Mapping[str, object], offered: Mapping[str, object]) -> bool:
-    return all(_attribute_fits(want, offered.get(name, _ABSENT)) for name, want in requested.items())
-
-
-def _attribute_fits(want: object, have: object) -> bool:
-    if _is_number(want):
-        return _is_number(have) and have >= want
-    return _is_value(have) and have in _acceptable(want)
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_value(value: object) -> TypeGuard[str | int | float | bool]:
-    return isinstance(value, str | int | float | bool)
-
-
-def _acceptable(want: object) -> frozenset[object]:
-    if isinstance(want, list | tuple | set | frozenset):
-        return frozenset(v for v in want if _is_value(v))
-    return frozenset([want]) if _is_value(want) else frozenset()
+def _acceptable(want: object) -> frozenset[str]:
+    """Values an enumerated request attribute accepts, read as `specs_satisfy` reads them."""
+    if isinstance(want, str):
+        return frozenset([want])
+    if isinstance(want, list | tuple):
+        return frozenset(value for value in want if isinstance(value, str))
+    raise TypeError(f"request spec value {want!r} is neither a number nor acceptable values")
 
 
 def _spec_key(specs: Mapping[str, object]) -> Hashable:
     """Equal keys mean equal specs (a list of values keeps its order: at worst two keys for one)."""
-    return tuple(sorted((name, _frozen(value)) for name, value in specs.items()))
-
-
-def _frozen(value: object) -> object:
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return frozenset(value) if isinstance(value, set) else value
+    return tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in specs.items()))
 
 
 def _by_category(
@@ -202,7 +187,7 @@ def _by_category(
 
 
 class _Distances:
-    """Caches the injected distance function and per-origin orders of regions."""
+    """The injected distance function, called once per pair of regions."""
 
     def __init__(self, distance_km: Callable[[str, str], float]) -> None:
         self._distance_km = distance_km
@@ -255,8 +240,8 @@ class _Holdings:
 class _CategoryMarket:
     """Demands (in order of service) and free lots of one category, matched in place.
 
-    Demands whose compatible lots are the same form a class; lots with equal specs and
-    earmark form a lot type. Exchanges search the graph of classes and lot types.
+    Demands whose compatible lots are the same form a class; lots with equal specs and earmark
+    form a lot type. Exchanges search lot types, linked through the classes holding their units.
     """
 
     def __init__(self, demands: list[Demand], supplies: list[Supply], distances: _Distances):
@@ -272,7 +257,8 @@ class _CategoryMarket:
         self.compatible_lots = (self.fit_matrix.astype(np.int64) @ lots_of_type).tolist()
         units = np.bincount(self.class_of, weights=[d.unmet for d in demands], minlength=len(self.fits))
         contention = (self.fit_matrix.T.astype(np.float64) @ units).tolist()
-        self.free_of_type = np.bincount(self.lot_type_of, weights=self.free, minlength=len(lot_types))
+        free_of_type = np.bincount(self.lot_type_of, weights=self.free, minlength=len(lot_types))
+        self.free_of_type = free_of_type.astype(np.int64)
         self.slots_in = _slots(supplies, self.lot_type_of, contention)
         self.slots_of_type: dict[int, list[_Slot]] = {}
         for slot in (slot for slots in self.slots_in.values() for slot in slots):
@@ -521,7 +507,7 @@ def _slots(
 
 
 def _fit_matrix(demand_types: Sequence[_DemandType], lot_types: Sequence[_LotType]) -> NDArray[np.bool_]:
-    """fits[t, u]: lots of type u may serve demands of type t (vectorised `is_compatible`)."""
+    """fits[t, u]: lots of type u may serve demands of type t (`is_compatible`, vectorised)."""
     fits = _eligibility(demand_types, lot_types)
     for name in sorted({name for t in demand_types for name in t.specs}):
         fits &= _attribute_fit(name, demand_types, lot_types)
@@ -550,8 +536,8 @@ def _attribute_fit(
     floor = np.array([float(w) if _is_number(w) else -np.inf for w in wants])
     level = np.array([float(h) if _is_number(h) else np.nan for h in haves])
     numeric = (level[None, :] >= floor[:, None]) | np.isneginf(floor)[:, None]
-    values = {v: i for i, v in enumerate(dict.fromkeys(h for h in haves if _is_value(h)))}
-    codes = [values[h] if _is_value(h) else len(values) for h in haves]
+    values = {v: i for i, v in enumerate(dict.fromkeys(h for h in haves if isinstance(h, str)))}
+    codes = [values[h] if isinstance(h, str) else len(values) for h in haves]
     accepts = np.ones((len(wants), len(values) + 1), dtype=bool)
     for i, want in enumerate(wants):
         if want is not _ABSENT and not _is_number(want):

@@ -58,7 +58,7 @@ def _compatible_pairs(
 ) -> list[tuple[int, int]]:
     """(demand class, lot class) index pairs that `is_compatible` allows."""
     fitting: dict[Hashable, list[int]] = {}
-    edges = []
+    edges: list[tuple[int, int]] = []
     for i, (demand, _) in enumerate(demand_classes):
         key = _fit_class(demand)
         if key not in fitting:

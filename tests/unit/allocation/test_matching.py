@@ -56,7 +56,7 @@ def supply(**overrides: Any) -> Supply:
         "lot_id": UUID(int=1_000_000 + next(_ids)),
         "donor_id": "jica",
         "category": "generator",
-        "specs": {"power_kw": 100, "fuel": "diesel", "phases": 3},
+        "specs": {"power_kw": 100, "fuel": "diesel", "phases": "three"},
         "free": 1,
         "region": "UA-63",
         "available_from": TODAY,
@@ -102,7 +102,7 @@ def test_attribute_the_request_omits_is_unconstrained() -> None:
 
 
 def test_lot_without_a_requested_attribute_does_not_fit() -> None:
-    assert match([demand(specs={"phases": [3]})], [supply(specs={"power_kw": 100})]) == []
+    assert match([demand(specs={"phases": ["three"]})], [supply(specs={"power_kw": 100})]) == []
 
 
 def test_earmarked_lot_only_serves_its_regions() -> None:
@@ -146,10 +146,8 @@ def test_lot_in_the_requests_own_region_is_preferred() -> None:
 
 def test_partial_allocation_across_lots() -> None:
     lots = [supply(free=2, region="UA-63"), supply(free=2, region="UA-46")]
-    proposals = match([demand(unmet=5)], lots)
-    assert served(proposals) == {
-        (p.request_id, lot.lot_id): 2 for p, lot in zip(proposals, lots, strict=True)
-    }
+    request = demand(unmet=5)
+    assert served(match([request], lots)) == {(request.request_id, lot.lot_id): 2 for lot in lots}
 
 
 def test_rejected_lot_is_not_proposed_again() -> None:
@@ -180,6 +178,20 @@ def test_request_moved_to_free_stock_says_why() -> None:
     small, big = demand(priority="critical"), demand(specs={"power_kw": 500}, priority="low")
     bases = {p.request_id: p.reason.basis for p in match([small, big], [big_lot, small_lot])}
     assert bases == {small.request_id: "moved", big.request_id: "exchanged"}
+
+
+def test_exchange_chains_through_several_requests() -> None:
+    big, medium, small = (
+        supply(specs={"power_kw": kw}, region=r) for kw, r in ((500, "UA-63"), (250, "UA-59"), (100, "UA-46"))
+    )
+    first = demand(specs={"power_kw": 250}, priority="critical")
+    second = demand(specs={"power_kw": 100}, priority="high", region="UA-59")
+    third = demand(specs={"power_kw": 500}, priority="low")
+    assert served(match([first, second, third], [big, medium, small])) == {
+        (first.request_id, medium.lot_id): 1,
+        (second.request_id, small.lot_id): 1,
+        (third.request_id, big.lot_id): 1,
+    }
 
 
 def test_lot_available_after_needed_by_only_when_nothing_else_fits() -> None:
