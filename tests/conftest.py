@@ -58,7 +58,10 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 @pytest.fixture(scope="session")
 async def stack(infra: Infra) -> AsyncIterator[ServiceStack]:
     """The three services, started once for the session (group joins take seconds)."""
-    services = await make_stack(broker=infra.broker, database=infra.database, tmp_dir=infra.tmp_dir)
+    # A five-minute fallback poll: every end-to-end test then also proves the relays are woken by commits.
+    services = await make_stack(
+        broker=infra.broker, database=infra.database, tmp_dir=infra.tmp_dir, OUTBOX_POLL_INTERVAL_S="300"
+    )
     try:
         yield services
     finally:

@@ -1,0 +1,59 @@
+"""Each service's Alembic migrations create exactly the tables its models declare."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+from shared.migrations import upgrade
+from shared.settings import SERVICE_NAMES
+from tests.conftest import Infra
+from tests.support.infra import new_database_url
+
+SHARED_MODULES = ("shared.outbox", "shared.consumer")
+
+
+def tables_of(service: str) -> set[str]:
+    """Tables mapped by the service's own models plus the outbox and inbox."""
+    modules = (f"services.{service}.models", *SHARED_MODULES)
+    for module in modules:
+        importlib.import_module(module)
+    return {
+        mapper.local_table.name  # type: ignore[union-attr]
+        for mapper in SQLModel._sa_registry.mappers
+        if mapper.class_.__module__ in modules
+    }
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+async def test_migrations_match_models(infra: Infra, service: str) -> None:
+    url = await new_database_url(infra.database, infra.tmp_dir, f"mig_{service}")
+    await asyncio.to_thread(upgrade, service, url)
+    wanted = tables_of(service)
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table":
+            return name in wanted or (reflected and name != "alembic_version")
+        return True
+
+    def diff(connection: sa.Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include, "compare_type": True, "target_metadata": SQLModel.metadata}
+        )
+        return compare_metadata(context, SQLModel.metadata)
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert differences == [], f"{service}: models and migrations differ: {differences}"
