@@ -27,7 +27,9 @@ async def _outbox_events(stack: ServiceStack, service: str, correlation: str) ->
 async def test_correlation_id_is_echoed_and_carried_into_caused_events(stack: ServiceStack) -> None:
     correlation = f"test-{uuid.uuid4()}"
     async with stack.client("requests", "kharkiv") as client:
-        response = await client.post("/v1/requests", json=request_body(), headers={"X-Correlation-ID": correlation})
+        response = await client.post(
+            "/v1/requests", json=request_body(), headers={"X-Correlation-ID": correlation}
+        )
     assert response.status_code == 201
     assert response.headers["X-Correlation-ID"] == correlation
 

@@ -46,7 +46,8 @@ async def test_migrations_match_models(infra: Infra, service: str) -> None:
 
     def diff(connection: sa.Connection) -> list[Any]:
         context = MigrationContext.configure(
-            connection, opts={"include_object": include, "compare_type": True, "target_metadata": SQLModel.metadata}
+            connection,
+            opts={"include_object": include, "compare_type": True, "target_metadata": SQLModel.metadata},
         )
         return compare_metadata(context, SQLModel.metadata)
 

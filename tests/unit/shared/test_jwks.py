@@ -59,7 +59,9 @@ def test_rs256_token_signed_by_another_key_is_401(jwks_url: str) -> None:
 
 
 def test_hs256_token_is_refused_when_jwks_is_configured(jwks_url: str) -> None:
-    forged = jwt.encode({"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "s" * 48, algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "s" * 48, algorithm="HS256"
+    )
     with pytest.raises(Problem):
         TokenVerifier(jwks_url=jwks_url).verify(forged)
 
