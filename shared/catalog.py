@@ -160,8 +160,13 @@ def _lot_value(attribute: Attribute, value: object, field: str) -> float | str:
 
 
 def _number(attribute: NumberAttribute, value: object, field: str) -> float:
-    if not _is_number(value) or not math.isfinite(value):
+    try:
+        finite = _is_number(value) and math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
         raise SpecError(field, f"must be a finite number in {attribute.unit}")
+    assert _is_number(value)
     if value < 0:
         raise SpecError(field, f"must not be negative, got {value}")
     if attribute.minimum is not None and value < attribute.minimum:

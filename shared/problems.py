@@ -84,8 +84,16 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "Invalid request", detail, instance=request.url.path, errors=fields)
 
 
+# FastAPI's words when a body cannot be decoded at all (e.g. invalid UTF-8).
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        return problem_response(
+            400, "Malformed JSON", "the request body is not valid JSON (UTF-8)", instance=request.url.path
+        )
     title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     return problem_response(

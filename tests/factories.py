@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.events.payloads import (
+    AllocationDelivered,
+    AllocationDispatched,
+    AllocationEvent,
+    AllocationProposed,
+    Facility,
+    RequestQuantities,
+    RequestStatusChanged,
+    RequestSubmitted,
+    RequestWaitlisted,
+)
+
+A = TypeVar("A", bound=AllocationEvent)
 
 
 def request_body(**overrides: Any) -> dict[str, Any]:
@@ -19,6 +34,111 @@ def request_body(**overrides: Any) -> dict[str, Any]:
         "needed_by": (date.today() + timedelta(days=30)).isoformat(),
         "justification": "Pumping station without grid power after the strike on 14 November.",
         "contact": {"name": "Олена Коваль", "phone": "+380 57 700 00 00", "email": "olena@example.org"},
+    }
+    body.update(overrides)
+    return body
+
+
+# --- event payloads, as the services publish them ---------------------------------------------------
+
+KHARKIV_FACILITY = Facility(name="Водоканал, насосна станція №2", kind="water_utility")
+
+
+def request_submitted(**overrides: Any) -> RequestSubmitted:
+    """``request.submitted`` for a critical Kharkiv request."""
+    fields: dict[str, Any] = {
+        "request_id": uuid.uuid4(),
+        "ref": "UA63-2026-000001",
+        "region": "UA-63",
+        "settlement": "Харків",
+        "facility": KHARKIV_FACILITY,
+        "category": "generator",
+        "specs": {"power_kw": 250},
+        "quantity": 2,
+        "priority": "critical",
+        "needed_by": date(2026, 12, 15),
+        "submitted_at": datetime.now(UTC),
+        "created_by": "kharkiv-admin",
+    }
+    return RequestSubmitted(**{**fields, **overrides})
+
+
+def request_waitlisted(**overrides: Any) -> RequestWaitlisted:
+    """``request.waitlisted``: nothing fits now."""
+    fields: dict[str, Any] = {
+        "request_id": uuid.uuid4(),
+        "ref": "UA63-2026-000001",
+        "region": "UA-63",
+        "category": "generator",
+        "priority": "high",
+        "unmet_quantity": 2,
+        "reason": "no compatible stock",
+    }
+    return RequestWaitlisted(**{**fields, **overrides})
+
+
+def request_status_changed(**overrides: Any) -> RequestStatusChanged:
+    """``request.status_changed`` from submitted to waitlisted."""
+    fields: dict[str, Any] = {
+        "request_id": uuid.uuid4(),
+        "ref": "UA63-2026-000001",
+        "region": "UA-63",
+        "settlement": "Харків",
+        "facility": KHARKIV_FACILITY,
+        "category": "generator",
+        "priority": "high",
+        "status": "waitlisted",
+        "previous_status": "submitted",
+        "quantities": RequestQuantities(
+            requested=2, proposed=0, approved=0, dispatched=0, delivered=0, waitlisted=2
+        ),
+    }
+    return RequestStatusChanged(**{**fields, **overrides})
+
+
+_ALLOCATION_DEFAULTS: dict[type[AllocationEvent], dict[str, Any]] = {
+    AllocationProposed: {
+        "reason": "nearest compatible lot",
+        "expires_at": datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+    },
+    AllocationDispatched: {"waybill": "WB-2026-0042", "carrier": "Nova Poshta", "serials": ["SN-1", "SN-2"]},
+    AllocationDelivered: {"received_quantity": 2, "rejected_quantity": 0, "serials": ["SN-1", "SN-2"]},
+}
+
+
+def allocation_event(event_class: type[A], **overrides: Any) -> A:
+    """Any ``allocation.*`` payload: JICA's lot for a Kharkiv request, 2 units; override what matters."""
+    fields: dict[str, Any] = {
+        "allocation_id": uuid.uuid4(),
+        "request_id": uuid.uuid4(),
+        "request_ref": "UA63-2026-000001",
+        "lot_id": uuid.uuid4(),
+        "donor_id": "jica",
+        "region": "UA-63",
+        "settlement": "Харків",
+        "facility": KHARKIV_FACILITY,
+        "category": "generator",
+        "quantity": 2,
+        "approved_by": "coord-1",
+        "rejected_by": "coord-1",
+        "reason": "request cancelled",
+        "proposed_at": datetime(2026, 11, 28, 12, 0, tzinfo=UTC),
+        **_ALLOCATION_DEFAULTS.get(event_class, {}),
+    }
+    known = {name: value for name, value in fields.items() if name in event_class.model_fields}
+    return event_class(**{**known, **overrides})
+
+
+def lot_body(**overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /v1/lots`` body: JICA's diesel generators in a Kyiv warehouse, for any region."""
+    body: dict[str, Any] = {
+        "category": "generator",
+        "specs": {"power_kw": 500, "fuel": "diesel", "phases": "three"},
+        "quantity": 4,
+        "location": {"region": "UA-32", "site": "Бориспіль, логістичний центр"},
+        "available_from": date.today().isoformat(),
+        "eligible_regions": None,
+        "notes": "Caterpillar C15, containerised, with 8 h fuel tanks.",
     }
     body.update(overrides)
     return body

@@ -1,80 +1,272 @@
-"""HTTP routes of the notifications service."""
+"""HTTP routes of the notifications service: turn input into a use-case call, nothing more."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-from sqlmodel import col, select
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.notifications.models import Notification
-from services.notifications.routing import audiences_of
-from shared.auth import CurrentPrincipal
-from shared.db import utcnow
-from shared.problems import Problem
-from shared.service import SessionDep
+from services.notifications import inbox, service
+from services.notifications.models import Delivery, DeliveryAttempt, Subscription
+from services.notifications.rendering import Locale, negotiate_locale
+from services.notifications.routing import audience_of
+from services.notifications.schemas import (
+    AttemptOut,
+    DeliveryOut,
+    DeliveryPage,
+    NotificationOut,
+    NotificationPage,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionOut,
+    SubscriptionPage,
+    problems,
+)
+from services.notifications.stream import Doorbell, inbox_events
+from shared.auth import CurrentPrincipal, Principal, TokenVerifier, require_roles, unauthorized
+from shared.service import RuntimeDep, SessionDep
+from shared.settings import NotificationsSettings
 
-router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+Limit = Annotated[int, Query(ge=1, le=200)]
 
-
-class NotificationOut(BaseModel):
-    id: UUID
-    audience: str
-    type: str
-    subject_id: str
-    title: str
-    body: str
-    created_at: datetime
-    read: bool
-
-
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None
-
-
-def to_public(n: Notification) -> NotificationOut:
-    """The public shape of an inbox item."""
-    return NotificationOut(
-        id=n.id,
-        audience=n.audience,
-        type=n.source_event_type,
-        subject_id=n.subject_id,
-        title=n.title,
-        body=n.body,
-        created_at=n.created_at,
-        read=n.read_at is not None,
-    )
+notifications = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+subscriptions = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+deliveries = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+ROUTERS = (notifications, subscriptions, deliveries)
 
 
-@router.get("", response_model=NotificationPage, summary="The caller's inbox, newest first")
-async def inbox(
+def preferred_locale(accept_language: Annotated[str | None, Header()] = None) -> Locale:
+    """The caller's language from ``Accept-Language`` (English unless Ukrainian is preferred)."""
+    return negotiate_locale(accept_language)
+
+
+PreferredLocale = Annotated[Locale, Depends(preferred_locale)]
+
+
+def _language_headers(response: Response, locale: Locale) -> None:
+    response.headers["Content-Language"] = locale
+    response.headers["Vary"] = "Accept-Language"
+
+
+@notifications.get(
+    "",
+    response_model=NotificationPage,
+    summary="The caller's inbox, newest first",
+    responses=problems(401, 422),
+)
+async def list_inbox(
     principal: CurrentPrincipal,
     session: SessionDep,
-    unread: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    locale: PreferredLocale,
+    response: Response,
+    unread: bool = False,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> NotificationPage:
-    statement = select(Notification).where(col(Notification.audience).in_(audiences_of(principal)))
-    if unread:
-        statement = statement.where(col(Notification.read_at).is_(None))
-    statement = statement.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(
-        limit
+    rows, next_cursor = await inbox.inbox_page(
+        session=session, principal=principal, unread=unread, limit=limit, cursor=cursor
     )
-    rows = (await session.exec(statement)).all()
-    return NotificationPage(items=[to_public(n) for n in rows], next_cursor=None)
+    _language_headers(response, locale)
+    return NotificationPage(
+        items=[inbox.to_public(item, locale=locale, read=read) for item, read in rows],
+        next_cursor=next_cursor,
+    )
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut, summary="Mark an inbox item read")
+@notifications.post(
+    "/{notification_id}/read",
+    response_model=NotificationOut,
+    summary="Mark an inbox item read (by you)",
+    responses=problems(401, 404, 422),
+)
 async def mark_read(
-    notification_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    notification_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    locale: PreferredLocale,
+    response: Response,
 ) -> NotificationOut:
     async with session.begin():
-        item = await session.get(Notification, notification_id, with_for_update=True)
-        if item is None or item.audience not in audiences_of(principal):
-            raise Problem(404, "Not Found", f"no notification {notification_id} in your inbox")
-        if item.read_at is None:
-            item.read_at = utcnow()
-    return to_public(item)
+        item = await inbox.mark_read(session=session, principal=principal, notification_id=notification_id)
+    _language_headers(response, locale)
+    return inbox.to_public(item, locale=locale, read=True)
+
+
+_optional_bearer = HTTPBearer(auto_error=False)
+EVENTSOURCE_AUTH_HELP = "The bearer token, for a browser's EventSource, which cannot send headers"
+
+
+async def stream_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
+    access_token: Annotated[
+        str | None, Query(description="For EventSource, which cannot send headers")
+    ] = None,
+) -> Principal:
+    """The bearer token from the header or, for a browser's EventSource, the ``access_token`` query."""
+    token = credentials.credentials if credentials else access_token
+    if not token:
+        raise unauthorized("missing bearer token (header or access_token query parameter)")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(token)
+
+
+@notifications.get(
+    "/stream",
+    summary="Server-sent events of the caller's inbox; resume with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 422)},
+)
+async def stream_inbox(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(stream_principal)],
+    locale: PreferredLocale,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    audience = audience_of(principal)
+    if last_event_id is not None:
+        position = inbox.parse_position(last_event_id.strip(), field="header.last-event-id")
+    else:
+        async with runtime.db.session() as session:
+            position = await inbox.latest_position(session=session, audience=audience)
+    events = inbox_events(
+        db=runtime.db,
+        audience=audience,
+        reader=principal.sub,
+        position=position,
+        locale=locale,
+        doorbell=_doorbell(request, runtime),
+    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Language": locale}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+def _doorbell(request: Request, runtime: RuntimeDep) -> Doorbell:
+    """One per process, rung after every commit that wrote events (new inbox items do)."""
+    doorbell: Doorbell | None = getattr(request.app.state, "inbox_doorbell", None)
+    if doorbell is None:
+        doorbell = Doorbell()
+        runtime.db.on_outbox_commit(doorbell.ring)
+        request.app.state.inbox_doorbell = doorbell
+    return doorbell
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+def notifications_settings(runtime: RuntimeDep) -> NotificationsSettings:
+    """This service's settings (SMTP, webhook guard and signing key)."""
+    settings = runtime.settings
+    if not isinstance(settings, NotificationsSettings):
+        raise TypeError("the notifications service runs with NotificationsSettings")
+    return settings
+
+
+def subscription_out(subscription: Subscription) -> SubscriptionOut:
+    """The public shape of a subscription (never its secret)."""
+    return SubscriptionOut.model_validate(subscription, from_attributes=True)
+
+
+@subscriptions.post(
+    "",
+    status_code=201,
+    response_model=SubscriptionCreated,
+    summary="Subscribe yourself (e-mail or webhook)",
+    responses={
+        201: {"headers": {"Location": {"description": "The new subscription", "schema": {"type": "string"}}}},
+        **problems(400, 401, 409, 413, 422),
+    },
+)
+async def create_subscription(
+    body: SubscriptionCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: Annotated[NotificationsSettings, Depends(notifications_settings)],
+    response: Response,
+) -> SubscriptionCreated:
+    await service.check_subscription(body=body, principal=principal, settings=settings)
+    async with session.begin():
+        subscription, secret = await service.create_subscription(
+            session=session, body=body, principal=principal, settings=settings
+        )
+    response.headers["Location"] = f"/v1/subscriptions/{subscription.id}"
+    return SubscriptionCreated(**subscription_out(subscription).model_dump(), secret=secret)
+
+
+@subscriptions.get(
+    "",
+    response_model=SubscriptionPage,
+    summary="Your subscriptions, newest first",
+    responses=problems(401, 422),
+)
+async def list_subscriptions(
+    principal: CurrentPrincipal, session: SessionDep, limit: Limit = 50, cursor: str | None = None
+) -> SubscriptionPage:
+    rows, next_cursor = await service.list_subscriptions(
+        session=session, principal=principal, limit=limit, cursor=cursor
+    )
+    return SubscriptionPage(items=[subscription_out(s) for s in rows], next_cursor=next_cursor)
+
+
+@subscriptions.delete(
+    "/{subscription_id}",
+    status_code=204,
+    summary="End one of your subscriptions",
+    responses=problems(401, 404, 422),
+)
+async def delete_subscription(
+    subscription_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    async with session.begin():
+        await service.delete_subscription(
+            session=session, principal=principal, subscription_id=subscription_id
+        )
+    return Response(status_code=204)
+
+
+# --- deliveries ---------------------------------------------------------------------------------
+
+Operator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
+
+
+def delivery_out(delivery: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
+    """The public shape of a delivery with its attempts."""
+    return DeliveryOut.model_validate(
+        {
+            **delivery.model_dump(exclude={"body", "data", "claim_token", "leased_until"}),
+            "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
+            "attempts": [AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
+        }
+    )
+
+
+@deliveries.get(
+    "",
+    response_model=DeliveryPage,
+    summary="Every delivery and attempt (operators)",
+    responses=problems(401, 403, 422),
+)
+async def list_deliveries(
+    _: Operator,
+    session: SessionDep,
+    status: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
+    channel: Literal["inbox", "email", "webhook"] | None = None,
+    source_event_id: UUID | None = None,
+    subject_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    rows, next_cursor = await service.list_deliveries(
+        session=session,
+        status=status,
+        channel=channel,
+        source_event_id=source_event_id,
+        subject_id=subject_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return DeliveryPage(items=[delivery_out(d, a) for d, a in rows], next_cursor=next_cursor)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notifications import api, consumers
+from services.notifications.delivery import run_delivery_worker
 from shared.service import ServiceDefinition, create_service_app
 from shared.settings import NotificationsSettings
 
 DEFINITION = ServiceDefinition(
     name="notifications",
     title="Vidnova notifications service",
-    routers=[api.router],
+    routers=api.ROUTERS,
     subscriptions=[consumers.SUBSCRIPTION],
+    jobs=(run_delivery_worker,),
 )
 
 

@@ -1,32 +1,25 @@
-"""The notifications service reads every stream and records who must know."""
+"""The notifications service reads the request and allocation streams and records who must know."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.models import Notification
-from services.notifications.routing import notices_for
+from services.notifications.routing import ROUTED_TYPES
+from services.notifications.service import record_notices
 from shared.consumer import Handler, Subscription
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import Payload, RequestWaitlisted
+from shared.events.payloads import Payload
+from shared.events.registry import event_type_for
 
 
 async def notify(payload: Payload, *, event: CloudEvent, session: AsyncSession) -> None:
-    """Store one inbox item per audience the routing rules name."""
-    for notice in notices_for(payload):
-        session.add(
-            Notification(
-                audience=notice.audience,
-                source_event_id=event.id,
-                source_event_type=event.type,
-                subject_id=event.subject,
-                title=notice.title,
-                body=notice.body,
-            )
-        )
+    """Inbox items and delivery jobs for everyone the routing rules name; nothing is sent here."""
+    await record_notices(session=session, payload=payload, event=event)
 
 
-HANDLERS: dict[type[Payload], Handler] = {RequestWaitlisted: notify}
+HANDLERS: dict[type[Payload], Handler] = dict.fromkeys(ROUTED_TYPES, notify)
 SUBSCRIPTION = Subscription(
-    group="notifications", streams=("requests", "inventory", "allocations"), handlers=HANDLERS
+    group="notifications",
+    streams=tuple(sorted({event_type_for(t).stream for t in ROUTED_TYPES})),
+    handlers=HANDLERS,
 )

@@ -2,41 +2,116 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi import Request as HttpRequest
+from fastapi.responses import JSONResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.requests import service
+from services.requests import idempotency, service
 from services.requests.models import Request, TimelineEntry
 from services.requests.schemas import (
+    CancelIn,
+    CancellationOut,
     FacilityOut,
+    IsoDateTime,
     QuantitiesOut,
     RequestCreate,
     RequestOut,
     RequestPage,
+    RequestPatch,
     TimelineEntryOut,
+    problems,
 )
+from services.requests.tracking import quantities_of
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.events.payloads import Priority, RequestStatus
+from shared.problems import Problem
 from shared.service import SessionDep
 
+
+def known_query(*names: str) -> Callable[[HttpRequest], None]:
+    """Route dependency: a query parameter the route does not take is a 422, not silently ignored.
+
+    A typo such as ``?regoin=UA-63`` would otherwise list every region as if it were filtered.
+    """
+    allowed = frozenset(names)
+
+    def check(request: HttpRequest) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            errors = [{"field": f"query.{name}", "message": "unknown query parameter"} for name in unknown]
+            detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+            raise Problem(422, "Invalid request", detail, errors=errors)
+
+    return check
+
+
+LIST_FILTERS = ("region", "status", "category", "priority", "created_after", "limit", "cursor")
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 Filer = Annotated[Principal, Depends(require_roles("region_admin", "coordinator", "admin"))]
+Canceller = Filer
+Coordinator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        min_length=1,
+        max_length=200,
+        description="Retry-safe submission: the same key and body return the original response.",
+    ),
+]
 
 
-@router.post("", status_code=201, response_model=RequestOut, summary="File a request")
+@router.post(
+    "",
+    dependencies=[Depends(known_query())],
+    status_code=201,
+    response_model=RequestOut,
+    summary="File a request",
+    responses={
+        201: {"headers": {"Location": {"description": "The new request", "schema": {"type": "string"}}}},
+        **problems(400, 401, 403, 409, 413, 422),
+    },
+)
 async def create_request(
-    body: RequestCreate, principal: Filer, session: SessionDep, response: Response
-) -> RequestOut:
+    body: RequestCreate,
+    principal: Filer,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     async with session.begin():
+        if idempotency_key is not None:
+            earlier = await idempotency.claim(
+                session,
+                caller=service.author(principal),
+                key=idempotency_key,
+                fingerprint=idempotency.fingerprint(body),
+            )
+            if earlier is not None:
+                return _replay(earlier)
         request = await service.submit_request(session=session, body=body, principal=principal)
-    response.headers["Location"] = f"/v1/requests/{request.id}"
-    return to_public(request, timeline=await service.timeline_of(session=session, request_id=request.id))
+        created = idempotency.StoredResponse(
+            status_code=201,
+            body=(await _public(session, request)).model_dump_json(),
+            location=f"/v1/requests/{request.id}",
+        )
+        if idempotency_key is not None:
+            await idempotency.remember(session, caller=principal.sub, key=idempotency_key, response=created)
+    return _replay(created, replayed=False)
 
 
-@router.get("", response_model=RequestPage, summary="List requests (newest first)")
+@router.get(
+    "",
+    dependencies=[Depends(known_query(*LIST_FILTERS))],
+    response_model=RequestPage,
+    summary="List requests (newest first)",
+    responses=problems(401, 403, 422),
+)
 async def list_requests(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -44,7 +119,7 @@ async def list_requests(
     status: RequestStatus | None = None,
     category: str | None = None,
     priority: Priority | None = None,
-    created_after: datetime | None = None,
+    created_after: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> RequestPage:
@@ -62,15 +137,68 @@ async def list_requests(
     return RequestPage(items=[to_public(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/{request_id}", response_model=RequestOut, summary="A request with quantities and timeline")
+@router.get(
+    "/{request_id}",
+    dependencies=[Depends(known_query())],
+    response_model=RequestOut,
+    summary="A request with quantities and timeline",
+    responses=problems(401, 404, 422),
+)
 async def get_request(request_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> RequestOut:
     request = await service.get_visible_request(session=session, request_id=request_id, principal=principal)
+    return await _public(session, request)
+
+
+@router.post(
+    "/{request_id}/cancel",
+    dependencies=[Depends(known_query())],
+    response_model=RequestOut,
+    summary="Cancel a request (closed short if something was delivered)",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
+async def cancel_request(
+    request_id: UUID, body: CancelIn, principal: Canceller, session: SessionDep
+) -> RequestOut:
+    async with session.begin():
+        request = await service.cancel_request(
+            session=session, request_id=request_id, reason=body.reason, principal=principal
+        )
+        return await _public(session, request)
+
+
+@router.patch(
+    "/{request_id}",
+    dependencies=[Depends(known_query())],
+    response_model=RequestOut,
+    summary="Change a request's priority (coordinators)",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
+async def update_request(
+    request_id: UUID, body: RequestPatch, principal: Coordinator, session: SessionDep
+) -> RequestOut:
+    async with session.begin():
+        request = await service.change_priority(
+            session=session, request_id=request_id, priority=body.priority, principal=principal
+        )
+        return await _public(session, request)
+
+
+def _replay(stored: idempotency.StoredResponse, *, replayed: bool = True) -> JSONResponse:
+    headers = {"Location": stored.location} if stored.location else {}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+
+
+async def _public(session: AsyncSession, request: Request) -> RequestOut:
+    """The request with its timeline."""
+    await session.flush()
     return to_public(request, timeline=await service.timeline_of(session=session, request_id=request.id))
 
 
 def to_public(request: Request, timeline: list[TimelineEntry] | None = None) -> RequestOut:
     """The public shape of a request."""
-    q = service.quantities_of(request)
+    q = quantities_of(request)
     return RequestOut(
         id=request.id,
         ref=request.ref,
@@ -94,6 +222,11 @@ def to_public(request: Request, timeline: list[TimelineEntry] | None = None) -> 
             dispatched=q.dispatched,
             delivered=q.delivered,
             waitlisted=q.waitlisted,
+        ),
+        cancellation=None
+        if request.cancelled_at is None
+        else CancellationOut(
+            at=request.cancelled_at, by=request.cancelled_by or "", reason=request.cancel_reason or ""
         ),
         timeline=None
         if timeline is None

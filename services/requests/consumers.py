@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.requests.models import Request
-from services.requests.service import add_timeline, refresh_status
+from services.requests import tracking
+from services.requests.domain import STAGE_OF_EVENT
 from shared.consumer import Handler, Subscription
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import Payload, RequestWaitlisted
+from shared.events.payloads import AllocationEvent, Payload, RequestWaitlisted
+
+
+async def on_allocation_event(payload: AllocationEvent, *, event: CloudEvent, session: AsyncSession) -> None:
+    """An allocation of one of our requests moved: proposed, approved, rejected, … delivered."""
+    await tracking.record_allocation_event(session, payload, event=event)
 
 
 async def on_request_waitlisted(
     payload: RequestWaitlisted, *, event: CloudEvent, session: AsyncSession
 ) -> None:
-    """Nothing fits now: record the unmet units as waitlisted."""
-    request = await session.get(Request, payload.request_id, with_for_update=True)
-    if request is None:
-        raise LookupError(f"request {payload.request_id} is unknown to this service")
-    request.waitlisted = payload.unmet_quantity
-    refresh_status(request)
-    add_timeline(session, request, event, f"{payload.unmet_quantity} unit(s) waitlisted: {payload.reason}")
+    """The allocation service cannot serve some units now."""
+    await tracking.record_waitlisted(session, payload, event=event)
 
 
-HANDLERS: dict[type[Payload], Handler] = {RequestWaitlisted: on_request_waitlisted}
+HANDLERS: dict[type[Payload], Handler] = {
+    RequestWaitlisted: on_request_waitlisted,
+    **dict.fromkeys(STAGE_OF_EVENT, on_allocation_event),
+}
 SUBSCRIPTION = Subscription(group="requests", streams=("allocations",), handlers=HANDLERS)

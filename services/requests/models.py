@@ -31,7 +31,7 @@ class Request(SQLModel, table=True):
     needed_by: date
     justification: str = Field(sa_column=Column(sa.Text(), nullable=False))
     contact: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_by: str = Field(max_length=200)
+    created_by: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     status: str = Field(default="submitted", max_length=24, index=True)
     proposed: int = 0
@@ -39,7 +39,14 @@ class Request(SQLModel, table=True):
     dispatched: int = 0
     delivered: int = 0
     waitlisted: int = 0
+    # The allocation service's newest "cannot serve now" snapshot and its event time (newest wins).
+    waitlisted_reported: int = 0
+    waitlisted_reported_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    cancelled_by: str | None = Field(default=None, max_length=255)
+    cancel_reason: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -57,6 +64,36 @@ class TimelineEntry(SQLModel, table=True):
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     summary: str = Field(sa_column=Column(sa.Text(), nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RequestAllocation(SQLModel, table=True):
+    """The furthest known stage of one allocation serving a request (the read model's unit of truth)."""
+
+    __tablename__ = "request_allocations"
+
+    allocation_id: UUID = Field(primary_key=True)
+    request_id: UUID = Field(foreign_key="requests.id", index=True)
+    lot_id: UUID
+    donor_id: str = Field(max_length=200)
+    quantity: int
+    stage: str = Field(max_length=16)
+    received: int = 0
+    rejected: int = 0
+    stage_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A caller's ``Idempotency-Key`` and the response it got; the primary key makes a key single-use."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: str = Field(primary_key=True, max_length=255)
+    key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str = Field(max_length=64)
+    status_code: int | None = None
+    response_body: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    location: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class RefCounter(SQLModel, table=True):

@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    JsonValue,
+    field_validator,
+)
 
+from shared.catalog import all_categories
 from shared.events.payloads import FacilityKind, Priority, RequestStatus
-from shared.geography import get_region
+from shared.geography import all_regions, get_region
 
+# Newlines and tabs are text; other control characters (NUL above all, which PostgreSQL cannot store)
+# and lone surrogates (which no UTF-8 encoder accepts) are not.
+_ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def _printable(value: str) -> str:
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in _ALLOWED_CONTROLS:
+            raise ValueError(f"must not contain the control character U+{ord(char):04X}")
+    return value
+
+
+def _iso_date_text(value: object) -> object:
+    # JSON has no date type: only an ISO 8601 string is a date (pydantic alone would take 0 as 1970-01-01).
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date string, e.g. 2026-12-31")  # noqa: TRY004 (422, not 500)
+    return value
+
+
+def _iso_datetime_text(value: object) -> object:
+    # pydantic reads a bare number such as "15" as a Unix timestamp; the API speaks ISO 8601 only.
+    if not isinstance(value, str) or _NUMBER.fullmatch(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+Text = Annotated[str, AfterValidator(_printable)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 NonBlank = Field(min_length=1, max_length=200)
+REGION_CODES: list[JsonValue] = [region.code for region in all_regions()]
+CATEGORY_NAMES: list[JsonValue] = [category.name for category in all_categories()]
 
 
 class Strict(BaseModel):
@@ -21,12 +65,12 @@ class Strict(BaseModel):
 
 
 class FacilityIn(Strict):
-    name: str = NonBlank
+    name: Text = NonBlank
     kind: FacilityKind
 
 
 class ContactIn(Strict):
-    name: str = NonBlank
+    name: Text = NonBlank
     phone: str | None = Field(default=None, min_length=3, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,40}$")
     email: EmailStr | None = None
 
@@ -34,15 +78,19 @@ class ContactIn(Strict):
 class RequestCreate(Strict):
     """Body of ``POST /v1/requests``."""
 
-    region: str = Field(min_length=4, max_length=8, examples=["UA-63"])
-    settlement: str = NonBlank
+    region: str = Field(
+        min_length=4, max_length=8, examples=["UA-63"], json_schema_extra={"enum": REGION_CODES}
+    )
+    settlement: Text = NonBlank
     facility: FacilityIn
-    category: str = Field(min_length=1, max_length=40, examples=["generator"])
+    category: str = Field(
+        min_length=1, max_length=40, examples=["generator"], json_schema_extra={"enum": CATEGORY_NAMES}
+    )
     specs: dict[str, Any] = Field(default_factory=dict, examples=[{"power_kw": 100, "fuel": ["diesel"]}])
-    quantity: int = Field(ge=1, le=1000)
+    quantity: int = Field(ge=1, le=1000, strict=True)
     priority: Priority = "medium"
-    needed_by: date
-    justification: str = Field(min_length=1, max_length=4000)
+    needed_by: IsoDate
+    justification: Text = Field(min_length=1, max_length=4000)
     contact: ContactIn
 
     @field_validator("region")
@@ -51,6 +99,25 @@ class RequestCreate(Strict):
         if get_region(value) is None:
             raise ValueError(f"unknown region {value!r}; use an ISO 3166-2:UA code such as 'UA-63'")
         return value
+
+    @field_validator("needed_by")
+    @classmethod
+    def _not_past(cls, value: date) -> date:
+        if value < datetime.now(UTC).date():
+            raise ValueError(f"{value.isoformat()} is in the past")
+        return value
+
+
+class CancelIn(Strict):
+    """Body of ``POST /v1/requests/{id}/cancel``."""
+
+    reason: Text = Field(min_length=1, max_length=1000)
+
+
+class RequestPatch(Strict):
+    """Body of ``PATCH /v1/requests/{id}``: coordinators re-prioritise a request."""
+
+    priority: Priority
 
 
 class QuantitiesOut(BaseModel):
@@ -75,6 +142,12 @@ class FacilityOut(BaseModel):
     kind: str
 
 
+class CancellationOut(BaseModel):
+    at: datetime
+    by: str
+    reason: str
+
+
 class RequestOut(BaseModel):
     """A request as its readers see it."""
 
@@ -94,6 +167,7 @@ class RequestOut(BaseModel):
     created_at: datetime
     status: RequestStatus
     quantities: QuantitiesOut
+    cancellation: CancellationOut | None = None
     timeline: list[TimelineEntryOut] | None = None
 
 
@@ -102,4 +176,43 @@ class RequestPage(BaseModel):
     next_cursor: str | None
 
 
-SortOrder = Literal["asc", "desc"]
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "current_status": {"type": "string"},
+    },
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for RFC 9457 problem details with these status codes."""
+    described = {
+        400: "Malformed JSON (including invalid UTF-8)",
+        401: "Missing or invalid bearer token",
+        403: "The caller's role or scope does not allow this",
+        404: "No such request visible to the caller",
+        409: "Conflicts with the request's current state or an earlier use of the Idempotency-Key",
+        413: "Body larger than the configured limit",
+        422: "A field is invalid; `errors` names each one",
+    }
+    return {
+        status: {
+            "description": described[status],
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }

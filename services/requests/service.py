@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,23 +14,32 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.requests.domain import Quantities, derive_status, format_ref
+from services.requests.domain import TERMINAL_STATUSES, format_ref, summarize
 from services.requests.models import RefCounter, Request, TimelineEntry
 from services.requests.schemas import RequestCreate
+from services.requests.tracking import SOURCE, add_timeline, locked_request, settle
 from shared.auth import Principal
-from shared.catalog import SpecError, validate_request_specs
-from shared.events.envelope import CloudEvent
-from shared.events.payloads import Facility, RequestSubmitted
+from shared.catalog import SpecError, get_category, validate_request_specs
+from shared.events.payloads import Facility, Priority, RequestCancelled, RequestSubmitted, RequestUpdated
+from shared.geography import get_region
 from shared.outbox import emit
 from shared.problems import Problem, invalid_field
 
-SOURCE = "requests"
+MAX_SUBJECT_LENGTH = 255  # what OpenID Connect allows a ``sub``; the columns that record authors hold that
+
+
+def author(principal: Principal) -> str:
+    """The caller's subject as recorded on what it writes; 403 if no column could hold it."""
+    if len(principal.sub) > MAX_SUBJECT_LENGTH:
+        raise Problem(403, "Forbidden", f"token subject longer than {MAX_SUBJECT_LENGTH} characters")
+    return principal.sub
 
 
 async def submit_request(*, session: AsyncSession, body: RequestCreate, principal: Principal) -> Request:
     """Record a new request and its ``request.submitted`` event atomically."""
     if principal.role == "region_admin" and body.region != principal.region:
         raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot file for {body.region}")
+    _reject_unrepresentable_numbers(body.specs)
     try:
         specs = validate_request_specs(body.category, body.specs)
     except SpecError as exc:
@@ -47,30 +58,37 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
         needed_by=body.needed_by,
         justification=body.justification,
         contact=body.contact.model_dump(mode="json", exclude_none=True),
-        created_by=principal.sub,
+        created_by=author(principal),
         created_at=now,
     )
     session.add(request)
-    event = emit(
-        session,
-        RequestSubmitted(
-            request_id=request.id,
-            ref=request.ref,
-            region=request.region,
-            settlement=request.settlement,
-            facility=Facility(name=request.facility_name, kind=body.facility.kind),
-            category=request.category,
-            specs=specs,
-            quantity=request.quantity,
-            priority=body.priority,
-            needed_by=request.needed_by,
-            submitted_at=now,
-            created_by=principal.sub,
-        ),
-        source=SOURCE,
+    submitted = RequestSubmitted(
+        request_id=request.id,
+        ref=request.ref,
+        region=request.region,
+        settlement=request.settlement,
+        facility=Facility(name=request.facility_name, kind=body.facility.kind),
+        category=request.category,
+        specs=specs,
+        quantity=request.quantity,
+        priority=body.priority,
+        needed_by=request.needed_by,
+        submitted_at=now,
+        created_by=principal.sub,
     )
-    add_timeline(session, request, event, f"Request {request.ref} submitted for {request.quantity} unit(s)")
+    event = emit(session, submitted, source=SOURCE)
+    add_timeline(session, request, event, summarize(submitted))
+    await session.flush()
     return request
+
+
+def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
+    # JSON integers are unbounded; one beyond float range would overflow the catalog's range checks.
+    for name, value in specs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            raise invalid_field(f"body.specs.{name}", "number out of range")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise invalid_field(f"body.specs.{name}", "must be a finite number")
 
 
 async def _next_number(session: AsyncSession, region: str, year: int) -> int:
@@ -86,35 +104,65 @@ async def _next_number(session: AsyncSession, region: str, year: int) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
-def add_timeline(session: AsyncSession, request: Request, event: CloudEvent, summary: str) -> None:
-    """Append an event to the request's timeline."""
-    session.add(
-        TimelineEntry(
-            request_id=request.id,
-            event_id=event.id,
-            event_type=event.type,
-            occurred_at=event.time,
-            summary=summary,
-            data=event.data,
+async def cancel_request(
+    *, session: AsyncSession, request_id: UUID, reason: str, principal: Principal
+) -> Request:
+    """Cancel, or close short after a partial delivery; ``request.cancelled`` tells allocation to release."""
+    request = await _writable_request(session, request_id, principal)
+    request.cancelled_at = datetime.now(UTC)
+    request.cancelled_by = author(principal)
+    request.cancel_reason = reason
+    cancelled = RequestCancelled(
+        request_id=request.id,
+        ref=request.ref,
+        region=request.region,
+        status="closed" if request.delivered > 0 else "cancelled",
+        reason=reason,
+        delivered_quantity=request.delivered,
+        cancelled_by=principal.sub,
+    )
+    event = emit(session, cancelled, source=SOURCE)
+    add_timeline(session, request, event, summarize(cancelled))
+    await settle(session, request, cause=event)
+    return request
+
+
+async def change_priority(
+    *, session: AsyncSession, request_id: UUID, priority: Priority, principal: Principal
+) -> Request:
+    """Re-prioritise an open request; ``request.updated`` lets matching re-order. Same priority: no event."""
+    request = await _writable_request(session, request_id, principal)
+    if request.priority == priority:
+        return request
+    updated = RequestUpdated.model_validate(
+        {
+            "request_id": request.id,
+            "ref": request.ref,
+            "region": request.region,
+            "priority": priority,
+            "previous_priority": request.priority,
+            "updated_by": principal.sub,
+        }
+    )
+    request.priority = priority
+    event = emit(session, updated, source=SOURCE)
+    add_timeline(session, request, event, summarize(updated))
+    return request
+
+
+async def _writable_request(session: AsyncSession, request_id: UUID, principal: Principal) -> Request:
+    """The request, locked, visible to the caller (404 otherwise) and still open (409 otherwise)."""
+    request = await locked_request(session, request_id)
+    if request is None or not _may_read(principal, request):
+        raise Problem(404, "Not Found", f"no request {request_id}")
+    if request.status in TERMINAL_STATUSES:
+        raise Problem(
+            409,
+            "Conflict",
+            f"request {request.ref} is already {request.status}",
+            current_status=request.status,
         )
-    )
-
-
-def refresh_status(request: Request) -> None:
-    """Recompute the stored status from the stored quantities."""
-    request.status = derive_status(quantities_of(request), cancelled=request.cancelled_at is not None)
-
-
-def quantities_of(request: Request) -> Quantities:
-    """The request's quantities as a domain value."""
-    return Quantities(
-        requested=request.quantity,
-        proposed=request.proposed,
-        approved=request.approved,
-        dispatched=request.dispatched,
-        delivered=request.delivered,
-        waitlisted=request.waitlisted,
-    )
+    return request
 
 
 async def get_visible_request(*, session: AsyncSession, request_id: UUID, principal: Principal) -> Request:
@@ -132,7 +180,7 @@ def _may_read(principal: Principal, request: Request) -> bool:
 
 
 async def timeline_of(*, session: AsyncSession, request_id: UUID) -> list[TimelineEntry]:
-    """Every event that touched the request, oldest first."""
+    """Every event that touched the request, oldest first (by event time, whatever the arrival order)."""
     result = await session.exec(
         select(TimelineEntry)
         .where(TimelineEntry.request_id == request_id)
@@ -156,11 +204,15 @@ async def list_requests(
     """Newest first, keyset-paginated on (created_at, id) so concurrent inserts never shift pages."""
     if principal.role == "donor":
         raise Problem(403, "Forbidden", "donors see requests only through their allocations")
-    statement = select(Request)
+    if region is not None and get_region(region) is None:
+        raise invalid_field("query.region", f"unknown region {region!r}")
+    if category is not None and get_category(category) is None:
+        raise invalid_field("query.category", f"unknown category {category!r}")
     if principal.role == "region_admin":
         if region is not None and region != principal.region:
             raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot list {region}")
         region = principal.region
+    statement = select(Request)
     for column, value in (
         (Request.region, region),
         (Request.status, status),
@@ -170,7 +222,9 @@ async def list_requests(
         if value is not None:
             statement = statement.where(column == value)
     if created_after is not None:
-        statement = statement.where(col(Request.created_at) > created_after)
+        # A timestamp without an offset is read as UTC.
+        aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
+        statement = statement.where(col(Request.created_at) > aware)
     if cursor is not None:
         at, last_id = decode_cursor(cursor)
         statement = statement.where(sa.tuple_(col(Request.created_at), col(Request.id)) < (at, last_id))
@@ -187,9 +241,12 @@ def encode_cursor(request: Request) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Inverse of encode_cursor; 400 for anything else."""
+    """Inverse of encode_cursor; 422 naming ``query.cursor`` for anything else."""
     try:
-        at, last_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), UUID(last_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        at_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at, last_id = datetime.fromisoformat(at_text), UUID(id_text)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
         raise invalid_field("query.cursor", "not a cursor returned by this API") from exc
+    if at.tzinfo is None:
+        raise invalid_field("query.cursor", "not a cursor returned by this API")
+    return at, last_id

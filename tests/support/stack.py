@@ -22,6 +22,7 @@ from shared.migrations import upgrade
 from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName
 from tests.support.infra import BrokerChoice, DatabaseChoice, new_database_url
 from vidnova.broker import free_port
+from vidnova.processes import die_with_parent
 
 IDENTITIES: dict[str, dict[str, Any]] = {
     "coordinator": {"sub": "coord-1", "role": "coordinator"},
@@ -77,6 +78,7 @@ class ServiceStack:
             env={**self.env, **extra_env},
             stdout=handle,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,  # a killed test run leaves no service behind
         )
 
     def signal(self, name: ServiceName, signum: int) -> int | None:

@@ -259,3 +259,9 @@ def test_value_of_the_wrong_kind_does_not_satisfy() -> None:
 def test_malformed_request_value_is_a_programming_error() -> None:
     with pytest.raises(TypeError):
         specs_satisfy({"power_kw": None}, {"power_kw": 100})
+
+
+def test_integer_too_large_for_a_float_is_a_spec_error_not_a_crash() -> None:
+    with pytest.raises(SpecError) as raised:
+        validate_request_specs("generator", {"power_kw": 10**400})
+    assert raised.value.field == "specs.power_kw"

@@ -1,0 +1,309 @@
+"""Use cases: record who must know (consumer side) and manage subscriptions (HTTP side)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifications.models import Delivery, DeliveryAttempt, InboxSequence, Notification, Subscription
+from services.notifications.rendering import Locale, Message, render_all
+from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
+from services.notifications.schemas import SubscriptionCreate
+from services.notifications.webhooks import TargetRefused, check_target, derived_secret, new_secret
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.events.envelope import CloudEvent
+from shared.events.payloads import NotificationDelivered, Payload
+from shared.events.registry import lookup
+from shared.outbox import emit
+from shared.problems import Problem, invalid_field
+from shared.settings import NotificationsSettings
+
+SOURCE = "notifications"
+
+
+async def record_notices(*, session: AsyncSession, payload: Payload, event: CloudEvent) -> None:
+    """Write each notice to its audience's inbox and queue it for that audience's subscriptions."""
+    notices = notices_for(payload)
+    if not notices:
+        return
+    subscribers = await _subscribers(
+        session, audiences={n.audience for n in notices}, event_name=lookup(event.type).name
+    )
+    # Inbox positions are locked in one order (by audience) so concurrent writers cannot deadlock.
+    for notice in sorted(notices, key=lambda n: n.audience):
+        messages = render_all(notice)
+        item = await _add_inbox_item(session, notice, messages, event)
+        _record_inbox_delivery(session, item, event)
+        for subscription in subscribers[notice.audience]:
+            message = messages["uk" if subscription.locale == "uk" else "en"]
+            session.add(_queued_delivery(subscription, message, event))
+
+
+async def _subscribers(
+    session: AsyncSession, *, audiences: set[str], event_name: str
+) -> dict[str, list[Subscription]]:
+    rows = await session.exec(
+        select(Subscription)
+        .where(col(Subscription.audience).in_(audiences), col(Subscription.deleted_at).is_(None))
+        .order_by(col(Subscription.created_at), col(Subscription.id))
+    )
+    found: dict[str, list[Subscription]] = defaultdict(list)
+    for subscription in rows.all():
+        if subscription.event_types is None or event_name in subscription.event_types:
+            found[subscription.audience].append(subscription)
+    return found
+
+
+async def _add_inbox_item(
+    session: AsyncSession, notice: Notice, messages: dict[Locale, Message], event: CloudEvent
+) -> Notification:
+    item = Notification(
+        audience=notice.audience,
+        seq=await _next_position(session, notice.audience),
+        source_event_id=event.id,
+        source_event_type=event.type,
+        subject_id=event.subject,
+        template=notice.template,
+        title=messages["en"].title,
+        body=messages["en"].body,
+        title_uk=messages["uk"].title,
+        body_uk=messages["uk"].body,
+    )
+    session.add(item)
+    return item
+
+
+async def _next_position(session: AsyncSession, audience: str) -> int:
+    """The next inbox position of an audience; the counter row's lock orders commits (SSE resume)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboxSequence)
+        .values(audience=audience, last_seq=1)
+        .on_conflict_do_update(
+            index_elements=["audience"], set_={"last_seq": col(InboxSequence.last_seq) + 1}
+        )
+        .returning(col(InboxSequence.last_seq))
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+def _record_inbox_delivery(session: AsyncSession, item: Notification, event: CloudEvent) -> None:
+    """The inbox write is the delivery: record it like any other and announce it."""
+    now = utcnow()
+    session.add(
+        Delivery(
+            id=item.id,
+            source_event_id=event.id,
+            source_event_type=event.type,
+            subject_id=event.subject,
+            correlation_id=event.correlationid,
+            recipient=item.audience,
+            channel="inbox",
+            target=item.audience,
+            locale="en",
+            title=item.title,
+            body=item.body,
+            status="delivered",
+            attempts=1,
+            next_attempt_at=now,
+            created_at=now,
+            finished_at=now,
+        )
+    )
+    session.add(
+        DeliveryAttempt(
+            delivery_id=item.id,
+            number=1,
+            started_at=now,
+            finished_at=now,
+            duration_ms=0.0,
+            outcome="delivered",
+        )
+    )
+    emit(
+        session,
+        NotificationDelivered(
+            notification_id=item.id,
+            source_event_id=event.id,
+            source_event_type=event.type,
+            recipient=item.audience,
+            channel="inbox",
+            attempts=1,
+        ),
+        source=SOURCE,
+        caused_by=event,
+    )
+
+
+def _queued_delivery(subscription: Subscription, message: Message, event: CloudEvent) -> Delivery:
+    return Delivery(
+        source_event_id=event.id,
+        source_event_type=event.type,
+        subject_id=event.subject,
+        correlation_id=event.correlationid,
+        recipient=f"subscription:{subscription.id}",
+        channel=subscription.channel,
+        subscription_id=subscription.id,
+        target=subscription.target,
+        locale=subscription.locale,
+        title=message.title,
+        body=message.body,
+        data=event.data if subscription.channel == "webhook" else None,
+    )
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+async def check_subscription(
+    *, body: SubscriptionCreate, principal: Principal, settings: NotificationsSettings
+) -> None:
+    """Validation that needs context or I/O (DNS for the SSRF guard); run before any transaction."""
+    allowed = event_names_for(kind_of(principal))
+    for index, name in enumerate(body.event_types or []):
+        if name not in allowed:
+            raise invalid_field(
+                f"body.event_types.{index}",
+                f"{name!r} is not an event type you are told about; choose from {', '.join(allowed)}",
+            )
+    if body.channel == "webhook":
+        try:
+            await check_target(body.target, allow_private=settings.webhook_allow_private)
+        except TargetRefused as exc:
+            raise invalid_field("body.target", str(exc)) from exc
+
+
+async def create_subscription(
+    *,
+    session: AsyncSession,
+    body: SubscriptionCreate,
+    principal: Principal,
+    settings: NotificationsSettings,
+) -> tuple[Subscription, str | None]:
+    """Record a subscription; returns it with the webhook signing secret (shown only now)."""
+    master = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    subscription = Subscription(
+        owner=principal.sub,
+        audience=audience_of(principal),
+        channel=body.channel,
+        target=body.target,
+        event_types=body.event_types,
+        locale=body.locale,
+    )
+    secret: str | None = None
+    if body.channel == "webhook":
+        secret = derived_secret(master, str(subscription.id)) if master else new_secret()
+        subscription.secret = None if master else secret
+    session.add(subscription)
+    try:
+        await session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise Problem(
+            409, "Conflict", f"you already have an active {body.channel} subscription for this target"
+        ) from exc
+    return subscription, secret
+
+
+async def list_subscriptions(
+    *, session: AsyncSession, principal: Principal, limit: int, cursor: str | None
+) -> tuple[list[Subscription], str | None]:
+    """The caller's active subscriptions, newest first."""
+    statement = select(Subscription).where(
+        Subscription.owner == principal.sub, col(Subscription.deleted_at).is_(None)
+    )
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor)
+        statement = statement.where(
+            sa.tuple_(col(Subscription.created_at), col(Subscription.id)) < (at, last_id)
+        )
+    statement = statement.order_by(col(Subscription.created_at).desc(), col(Subscription.id).desc())
+    rows = list((await session.exec(statement.limit(limit + 1))).all())
+    more = len(rows) > limit
+    return rows[:limit], encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+
+
+async def delete_subscription(*, session: AsyncSession, principal: Principal, subscription_id: UUID) -> None:
+    """End one of the caller's subscriptions; its queued deliveries are cancelled."""
+    subscription = await session.get(Subscription, subscription_id, with_for_update=True)
+    if subscription is None or subscription.owner != principal.sub or subscription.deleted_at is not None:
+        raise Problem(404, "Not Found", f"no subscription {subscription_id} of yours")
+    now = utcnow()
+    subscription.deleted_at = now
+    await session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.subscription_id) == subscription_id, col(Delivery.status) == "pending")
+        .values(status="cancelled", finished_at=now, last_error="subscription deleted", leased_until=None)
+    )
+
+
+# --- deliveries ---------------------------------------------------------------------------------
+
+
+async def list_deliveries(
+    *,
+    session: AsyncSession,
+    status: str | None,
+    channel: str | None,
+    source_event_id: UUID | None,
+    subject_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Delivery, list[DeliveryAttempt]]], str | None]:
+    """Deliveries newest first, each with all its attempts, oldest attempt first."""
+    statement = select(Delivery)
+    for column, value in (
+        (Delivery.status, status),
+        (Delivery.channel, channel),
+        (Delivery.source_event_id, source_event_id),
+        (Delivery.subject_id, subject_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor)
+        statement = statement.where(sa.tuple_(col(Delivery.created_at), col(Delivery.id)) < (at, last_id))
+    statement = statement.order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc()).limit(limit + 1)
+    rows = list((await session.exec(statement)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    attempts: dict[UUID, list[DeliveryAttempt]] = defaultdict(list)
+    if rows:
+        found = await session.exec(
+            select(DeliveryAttempt)
+            .where(col(DeliveryAttempt.delivery_id).in_([row.id for row in rows]))
+            .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.number))
+        )
+        for attempt in found.all():
+            attempts[attempt.delivery_id].append(attempt)
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return [(row, attempts[row.id]) for row in rows], next_cursor
+
+
+# --- cursors ------------------------------------------------------------------------------------
+
+
+def encode_cursor(at: datetime, row_id: UUID) -> str:
+    """Opaque cursor pointing after the row created at ``at`` with this id."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """Inverse of encode_cursor; 422 naming ``query.cursor`` for anything else."""
+    try:
+        at, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        moment, last_id = datetime.fromisoformat(at), UUID(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise invalid_field("query.cursor", "not a cursor returned by this API") from exc
+    if moment.tzinfo is None:
+        raise invalid_field("query.cursor", "not a cursor returned by this API")
+    return moment, last_id

@@ -1,0 +1,159 @@
+"""Messages in English and Ukrainian: the texts themselves, plural forms, region names, language choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notifications.rendering import LOCALES, Locale, negotiate_locale, plural_index, render
+from services.notifications.routing import RULES, Notice, Rule, notices_for
+from shared.events.payloads import (
+    AllocationApproved,
+    AllocationDelivered,
+    AllocationDispatched,
+    AllocationProposed,
+    AllocationReleased,
+    Payload,
+)
+from tests.factories import allocation_event, request_status_changed, request_submitted, request_waitlisted
+
+UK_UNITS = ("одиниця", "одиниці", "одиниць")
+
+
+def notice(payload: Payload, template: str) -> Notice:
+    return next(n for n in notices_for(payload) if n.template == template)
+
+
+@pytest.mark.parametrize(
+    ("n", "form"),
+    [
+        (0, "одиниць"), (1, "одиниця"), (2, "одиниці"), (3, "одиниці"), (4, "одиниці"), (5, "одиниць"),
+        (11, "одиниць"), (12, "одиниць"), (14, "одиниць"), (21, "одиниця"), (22, "одиниці"),
+        (25, "одиниць"), (101, "одиниця"), (111, "одиниць"), (112, "одиниць"), (1000, "одиниць"),
+    ],
+)  # fmt: skip
+def test_ukrainian_plural_forms(n: int, form: str) -> None:
+    assert UK_UNITS[plural_index(n, "uk")] == form
+    message = render(notice(request_waitlisted(unmet_quantity=n or 1), "request_waitlisted"), "uk")
+    if n:
+        assert f"Незадоволена потреба: {n} {form}." in message.body
+
+
+@pytest.mark.parametrize(("n", "word"), [(1, "unit"), (2, "units"), (11, "units"), (21, "units")])
+def test_english_plural_forms(n: int, word: str) -> None:
+    message = render(notice(request_waitlisted(unmet_quantity=n), "request_waitlisted"), "en")
+    assert message.title == f"UA63-2026-000001 waitlisted: {n} {word} unmet"
+
+
+def test_fulfilment_notice_in_ukrainian_names_everything_the_donor_needs() -> None:
+    delivered = allocation_event(
+        AllocationDelivered, quantity=24, received_quantity=21, rejected_quantity=3,
+        note="пошкоджено корпус", serials=["JP-001", "JP-002"], waybill="WB-7",
+    )  # fmt: skip
+    message = render(notice(delivered, "fulfilment_notice"), "uk")
+    assert message.title == (
+        "Повідомлення про виконання UA63-2026-000001: Харківська область, отримано: 21 одиниця"
+    )
+    lines = message.body.splitlines()
+    assert lines[0] == (
+        "Ваше обладнання доставлено: «Водоканал, насосна станція №2» (водоканал), Харків, "
+        "Харківська область, запит UA63-2026-000001."
+    )
+    assert lines[1].startswith("Отримано: 21 одиниця (генератор; розподіл ")
+    assert lines[2] == "Відхилено під час приймання: 3 одиниці — пошкоджено корпус."
+    assert lines[3] == "Серійні номери: JP-001, JP-002."
+    assert lines[4] == "Накладна: WB-7."
+    assert lines[5] == "Дякуємо за вашу підтримку."
+
+
+def test_fulfilment_notice_in_english() -> None:
+    delivered = allocation_event(
+        AllocationDelivered, received_quantity=1, rejected_quantity=1, note="cracked"
+    )
+    message = render(notice(delivered, "fulfilment_notice"), "en")
+    assert message.title == "Fulfilment notice UA63-2026-000001: 1 unit received in Kharkiv Oblast"
+    assert "in Харків, Kharkiv Oblast, for request UA63-2026-000001." in message.body
+    assert "Received: 1 unit of generator" in message.body
+    assert "Rejected on delivery: 1 unit — cracked." in message.body
+
+
+def test_region_names_follow_the_language() -> None:
+    submitted = request_submitted(region="UA-51", settlement="Одеса", ref="UA51-2026-000009", quantity=5)
+    uk = render(notice(submitted, "critical_request"), "uk")
+    en = render(notice(submitted, "critical_request"), "en")
+    assert uk.title == "Критичний запит UA51-2026-000009: генератор, 5 одиниць — Одеська область"
+    assert uk.body.startswith("Одеська область, Одеса: «Водоканал, насосна станція №2» (водоканал).")
+    assert "Потрібно: генератор, 5 одиниць, до 15.12.2026." in uk.body
+    assert en.title == "Critical request UA51-2026-000009: 5 units of generator for Odesa Oblast"
+    assert "by 15 December 2026" in en.body
+
+
+def test_status_change_in_ukrainian() -> None:
+    message = render(notice(request_status_changed(), "request_status_changed"), "uk")
+    assert message.title == "Статус запиту UA63-2026-000001: у листі очікування"  # noqa: RUF001
+    assert "змінено: «подано» → «у листі очікування»." in message.body  # noqa: RUF001
+    assert "Запитано: 2 одиниці." in message.body
+
+
+def test_coordinators_hear_of_units_rejected_on_delivery() -> None:
+    delivered = allocation_event(
+        AllocationDelivered, received_quantity=2, rejected_quantity=1, note="wrong fuel"
+    )
+    uk = render(notice(delivered, "delivery_recorded"), "uk")
+    en = render(notice(delivered, "delivery_recorded"), "en")
+    assert uk.title == "UA63-2026-000001: доставку підтверджено — отримано: 2 одиниці, відхилено: 1 одиниця"
+    assert "Відхилена кількість повертається до підбору." in uk.body
+    assert "1 unit rejected on delivery: wrong fuel. The rejected quantity re-enters matching." in en.body
+
+
+def test_dispatch_tells_the_region_carrier_waybill_and_serials() -> None:
+    dispatched = allocation_event(AllocationDispatched, quantity=1)
+    uk = render(notice(dispatched, "shipment_on_its_way"), "uk")
+    assert "Донор jica відвантажив для запиту UA63-2026-000001: генератор, 1 одиниця." in uk.body
+    assert "Перевізник: Nova Poshta." in uk.body
+    assert "Накладна: WB-2026-0042." in uk.body
+    assert "Серійні номери: SN-1, SN-2." in uk.body
+
+
+def test_proposal_times_are_shown_in_utc() -> None:
+    message = render(notice(allocation_event(AllocationProposed), "lot_proposed"), "uk")
+    assert "до 01.12.2026, 12:00 UTC" in message.body
+
+
+SAMPLES: list[Payload] = [
+    request_submitted(),
+    request_waitlisted(),
+    request_status_changed(),
+    *(
+        allocation_event(cls)
+        for cls in (
+            AllocationProposed, AllocationApproved, AllocationDispatched,
+            AllocationDelivered, AllocationReleased,
+        )
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.template)
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_rule_renders_a_one_line_title_and_a_body(rule: Rule, locale: Locale) -> None:
+    payload = next(p for p in SAMPLES if isinstance(p, rule.event))
+    message = render(notice(payload, rule.template), locale)
+    assert message.title
+    assert "\n" not in message.title
+    assert len(message.title) <= 300
+    assert message.body.strip()
+    if locale == "uk":  # no English template words left in the Ukrainian text (event free text aside)
+        words = set(message.body.replace(".", " ").replace(":", " ").split())
+        assert not {"unit", "units", "Request", "Lot", "Waybill", "Serial", "Reason"} & words
+
+
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        (None, "en"), ("", "en"), ("uk", "uk"), ("uk-UA,uk;q=0.9,en;q=0.8", "uk"),
+        ("en-US,en;q=0.9,uk;q=0.8", "en"), ("de-DE,de;q=0.9", "en"), ("de, uk;q=0.5", "uk"),
+        ("en;q=0.2, uk;q=0.7", "uk"), ("uk;q=0", "en"), ("*", "en"), ("uk;q=bogus", "en"),
+    ],
+)  # fmt: skip
+def test_language_is_chosen_from_accept_language(header: str | None, locale: str) -> None:
+    assert negotiate_locale(header) == locale
