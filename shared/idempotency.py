@@ -10,8 +10,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 import sqlalchemy as sa
+from fastapi import Header
 from pydantic import BaseModel
 from sqlmodel import Column, Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,3 +99,14 @@ async def remember(session: AsyncSession, *, caller: str, key: str, response: St
         .where(col(IdempotencyRecord.caller) == caller, col(IdempotencyRecord.key) == key)
         .values(status_code=response.status_code, response_body=response.body, location=response.location)
     )
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Retry-safe creation: the same key and body return the original response.",
+    ),
+]

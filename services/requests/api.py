@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.requests import idempotency, service
+from services.requests import service
 from services.requests.models import Request, TimelineEntry
 from services.requests.schemas import (
     CancelIn,
@@ -28,8 +28,10 @@ from services.requests.schemas import (
     problems,
 )
 from services.requests.tracking import quantities_of
+from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.events.payloads import Priority, RequestStatus
+from shared.idempotency import IdempotencyKeyHeader
 from shared.problems import Problem
 from shared.service import SessionDep
 
@@ -56,15 +58,6 @@ router = APIRouter(prefix="/v1/requests", tags=["requests"])
 Filer = Annotated[Principal, Depends(require_roles("region_admin", "coordinator", "admin"))]
 Canceller = Filer
 Coordinator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=idempotency.HEADER,
-        min_length=1,
-        max_length=200,
-        description="Retry-safe submission: the same key and body return the original response.",
-    ),
-]
 
 
 @router.post(

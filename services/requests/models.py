@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from shared.db import UTCDateTime, utcnow
+from shared.idempotency import IdempotencyRecord  # noqa: F401  (this service keeps idempotency keys)
 
 
 class Request(SQLModel, table=True):
@@ -80,20 +81,6 @@ class RequestAllocation(SQLModel, table=True):
     received: int = 0
     rejected: int = 0
     stage_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class IdempotencyKey(SQLModel, table=True):
-    """A caller's ``Idempotency-Key`` and the response it got; the primary key makes a key single-use."""
-
-    __tablename__ = "idempotency_keys"
-
-    caller: str = Field(primary_key=True, max_length=255)
-    key: str = Field(primary_key=True, max_length=200)
-    fingerprint: str = Field(max_length=64)
-    status_code: int | None = None
-    response_body: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
-    location: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class RefCounter(SQLModel, table=True):

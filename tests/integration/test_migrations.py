@@ -22,14 +22,15 @@ SHARED_MODULES = ("shared.outbox", "shared.consumer")
 
 
 def tables_of(service: str) -> set[str]:
-    """Tables mapped by the service's own models plus the outbox and inbox."""
-    modules = (f"services.{service}.models", *SHARED_MODULES)
-    for module in modules:
-        importlib.import_module(module)
+    """Tables of the models the service's ``models`` module defines or imports, plus outbox and inbox."""
+    models = importlib.import_module(f"services.{service}.models")
+    classes = {value for value in vars(models).values() if isinstance(value, type)}
+    for module in SHARED_MODULES:
+        classes |= {v for v in vars(importlib.import_module(module)).values() if isinstance(v, type)}
     return {
         mapper.local_table.name  # type: ignore[union-attr]
         for mapper in SQLModel._sa_registry.mappers
-        if mapper.class_.__module__ in modules
+        if mapper.class_ in classes
     }
 
 
