@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt schemas clean
+.PHONY: run test lint fmt schemas clean bench fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks, never timed tests: `make bench BENCH_ARGS=--quick` for the two-minute version.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The schemathesis runs of the suite with many more examples per operation.
+fuzz: $(STAMP)
+	VIDNOVA_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/integration -k api_fuzz
 
 schemas: $(STAMP)
 	$(BIN)/vidnova schemas
