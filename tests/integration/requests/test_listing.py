@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.factories import request_body
+from tests.support.polling import eventually
 from tests.support.stack import ServiceStack
 
 
@@ -52,11 +53,17 @@ async def test_filters_select_by_region_status_category_priority_and_creation_ti
         assert await ids(category="pump") == {pump["id"], elsewhere["id"]}
         assert await ids(priority="low", region="UA-65") == {elsewhere["id"]}
         assert await ids(created_after=generator["created_at"]) == {elsewhere["id"]}
-        statuses = {
-            r["id"]: r["status"] for r in await all_pages(client, created_after=since) if r["id"] in mine
-        }
-        for status in set(statuses.values()):
-            assert await ids(status=status) == {i for i, s in statuses.items() if s == status}
+
+        async def status_filter_agrees() -> bool:
+            # Statuses move on as events arrive, so compare a snapshot with the filter until both agree.
+            pages = await all_pages(client, created_after=since)
+            statuses = {r["id"]: r["status"] for r in pages if r["id"] in mine}
+            for status in set(statuses.values()):
+                if await ids(status=status) != {i for i, s in statuses.items() if s == status}:
+                    return False
+            return True
+
+        await eventually(status_filter_agrees, what="the status filter agreeing with each request's status")
         assert await ids(status="fulfilled") == set()
 
 
