@@ -83,6 +83,27 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    import httpx
+
+    from vidnova.seed import SeedError, seed
+
+    secret = AuthSettings(state_dir=_state_dir()).signing_secret()
+    urls = {
+        name: getattr(args, f"{name}_url") or f"http://127.0.0.1:{settings_for(name).port}"
+        for name in ("requests", "allocation")
+    }
+    try:
+        report = asyncio.run(
+            seed(requests_url=urls["requests"], allocation_url=urls["allocation"], secret=secret)
+        )
+    except (SeedError, httpx.HTTPError) as exc:
+        print(f"error: the demo scenario could not be loaded: {exc}", file=sys.stderr)
+        return 1
+    print(f"Demo scenario: {report.summary()}")
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from shared.events.schemas import export_schemas
 
@@ -126,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     outbox.add_argument("--replay", action="store_true", help="publish stored events again")
     outbox.add_argument("--since", help="with --replay: ISO timestamp of the oldest event to replay")
     outbox.set_defaults(run=cmd_outbox)
+
+    seed = commands.add_parser("seed", help="load the demo scenario through the public APIs (idempotent)")
+    seed.add_argument("--requests-url", help="default: http://127.0.0.1:$REQUESTS_PORT")
+    seed.add_argument("--allocation-url", help="default: http://127.0.0.1:$ALLOCATION_PORT")
+    seed.set_defaults(run=cmd_seed)
 
     schemas = commands.add_parser("schemas", help="export the event JSON Schemas")
     schemas.add_argument("--out", default="docs/events")

@@ -138,15 +138,37 @@ def wait_ready(stack: Stack, *, timeout_s: float = 90.0) -> dict[ServiceName, st
     return urls
 
 
-def print_banner(urls: dict[ServiceName, str], state_dir: Path) -> None:
-    """URLs, where logs go, and a ready-to-paste token for each role."""
+def load_demo(urls: dict[ServiceName, str]) -> str:
+    """Run `vidnova seed` against the stack unless SEED=0; one line saying what happened."""
+    if os.environ.get("SEED", "1") == "0":
+        return "not loaded (SEED=0)"
+    from vidnova.seed import SeedError, seed
+
+    print("Loading the demo scenario …", flush=True)
+    try:
+        report = asyncio.run(
+            seed(
+                requests_url=urls["requests"],
+                allocation_url=urls["allocation"],
+                secret=os.environ["VIDNOVA_AUTH_SECRET"],
+            )
+        )
+    except (SeedError, httpx.HTTPError) as exc:
+        print(f"  the demo scenario could not be loaded: {exc}", file=sys.stderr)
+        return "failed to load (see above); `vidnova seed` retries it"
+    return f"{report.summary()} (SEED=0 skips it)"
+
+
+def print_banner(urls: dict[ServiceName, str], state_dir: Path, *, demo: str) -> None:
+    """URLs, where logs go, the demo scenario, and a ready-to-paste token for each role."""
     env = os.environ
     secret = env["VIDNOVA_AUTH_SECRET"]
     print("\nVidnova is up.\n")
     for name, url in urls.items():
         print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"\n  broker         {env['KAFKA_BOOTSTRAP_SERVERS']}")
-    print(f"  state & logs   {state_dir}/ (logs/<service>.log)\n")
+    print(f"  state & logs   {state_dir}/ (logs/<service>.log)")
+    print(f"  demo scenario  {demo}\n")
     print("Bearer tokens (valid 12 h):")
     for label, claims in DEMO_IDENTITIES:
         token = mint_token(secret=secret, **claims)  # type: ignore[arg-type]
@@ -177,7 +199,7 @@ def up(state_dir: Path) -> int:
                 print(f"Re-publishing stored events to the fresh embedded broker: {replayed}", flush=True)
         start_services(stack)
         urls = wait_ready(stack)
-        print_banner(urls, state_dir)
+        print_banner(urls, state_dir, demo=load_demo(urls))
         while not stopping:
             for name, process in stack.children.items():
                 if process.poll() is not None:

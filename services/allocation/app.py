@@ -2,20 +2,49 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
+from services.allocation.api import allocations, lots
+from services.allocation.domain import IllegalTransition
+from services.allocation.expiry import expiry_job
+from services.allocation.ledger import StockConflict
+from services.allocation.settings import ExpirySettings, Policy
+from shared.problems import problem_response
 from shared.service import ServiceDefinition, create_service_app
 from shared.settings import AllocationSettings
 
-DEFINITION = ServiceDefinition(
-    name="allocation",
-    title="Vidnova allocation service",
-    routers=[],
-    subscriptions=[consumers.SUBSCRIPTION],
-)
+
+def definition(policy: Policy, expiry: ExpirySettings) -> ServiceDefinition:
+    """Routes, the consumer of request events and the expiry sweep, bound to one policy."""
+    return ServiceDefinition(
+        name="allocation",
+        title="Vidnova allocation service",
+        routers=[lots.router, allocations.router, allocations.matching_router],
+        subscriptions=[consumers.subscription(policy)],
+        jobs=[expiry_job(policy, expiry)],
+    )
 
 
 def create_app(settings: AllocationSettings | None = None) -> FastAPI:
     """Build the app from settings (the environment by default)."""
-    return create_service_app(DEFINITION, settings or AllocationSettings())
+    settings = settings or AllocationSettings()
+    policy = Policy.from_settings(settings)
+    app = create_service_app(definition(policy, ExpirySettings()), settings)
+    app.state.allocation_policy = policy
+    app.add_exception_handler(IllegalTransition, _on_illegal_transition)
+    app.add_exception_handler(StockConflict, _on_stock_conflict)
+    return app
+
+
+async def _on_illegal_transition(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IllegalTransition)
+    return problem_response(409, "Conflict", str(exc), instance=request.url.path, current_status=exc.current)
+
+
+async def _on_stock_conflict(request: Request, exc: Exception) -> JSONResponse:
+    # Unreachable while every stock-changing write holds its category's lock; kept as a clear answer.
+    return problem_response(
+        409, "Conflict", f"stock changed concurrently, retry: {exc}", instance=request.url.path
+    )

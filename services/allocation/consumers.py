@@ -4,49 +4,37 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.allocation.models import Demand
+from services.allocation import demands
+from services.allocation.settings import Policy
 from shared.consumer import Handler, Subscription
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import Payload, RequestSubmitted, RequestWaitlisted
-from shared.outbox import emit
-
-SOURCE = "allocation"
+from shared.events.payloads import Payload, RequestCancelled, RequestSubmitted, RequestUpdated
 
 
-async def on_request_submitted(
-    payload: RequestSubmitted, *, event: CloudEvent, session: AsyncSession
-) -> None:
-    """Record the demand; with no inventory registered in the system yet, it is waitlisted."""
-    demand = Demand(
-        request_id=payload.request_id,
-        ref=payload.ref,
-        region=payload.region,
-        settlement=payload.settlement,
-        facility_name=payload.facility.name,
-        facility_kind=payload.facility.kind,
-        category=payload.category,
-        specs=payload.specs,
-        quantity=payload.quantity,
-        priority=payload.priority,
-        needed_by=payload.needed_by,
-        submitted_at=payload.submitted_at,
-    )
-    session.add(demand)
-    emit(
-        session,
-        RequestWaitlisted(
-            request_id=payload.request_id,
-            ref=payload.ref,
-            region=payload.region,
-            category=payload.category,
-            priority=payload.priority,
-            unmet_quantity=payload.quantity,
-            reason=f"no {payload.category} stock is registered that fits",
-        ),
-        source=SOURCE,
-        caused_by=event,
-    )
+def subscription(policy: Policy) -> Subscription:
+    """The ``allocation`` consumer group on the requests stream, its handlers bound to the policy."""
 
+    async def on_request_submitted(
+        payload: RequestSubmitted, *, event: CloudEvent, session: AsyncSession
+    ) -> None:
+        """A new request: record its demand and match it."""
+        await demands.record_demand(session, payload, policy=policy, cause=event)
 
-HANDLERS: dict[type[Payload], Handler] = {RequestSubmitted: on_request_submitted}
-SUBSCRIPTION = Subscription(group="allocation", streams=("requests",), handlers=HANDLERS)
+    async def on_request_updated(
+        payload: RequestUpdated, *, event: CloudEvent, session: AsyncSession
+    ) -> None:
+        """A new priority: the order of service changes for its unmet units."""
+        await demands.change_priority(session, payload, policy=policy, cause=event)
+
+    async def on_request_cancelled(
+        payload: RequestCancelled, *, event: CloudEvent, session: AsyncSession
+    ) -> None:
+        """A cancelled request: release what was not dispatched and re-match the freed stock."""
+        await demands.cancel_demand(session, payload, policy=policy, cause=event)
+
+    handlers: dict[type[Payload], Handler] = {
+        RequestSubmitted: on_request_submitted,
+        RequestUpdated: on_request_updated,
+        RequestCancelled: on_request_cancelled,
+    }
+    return Subscription(group="allocation", streams=("requests",), handlers=handlers)

@@ -1,20 +1,39 @@
-"""Tables of the allocation service."""
+"""Tables of the allocation service.
+
+Lots and demands carry one counter per allocation stage, kept in step with their allocations in the
+same transaction. CHECK constraints hold SPEC §7 rule 4 in the database itself: whatever the number
+of instances, no committed transaction can leave a lot or a demand over-allocated.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from shared.db import UTCDateTime
+from services.allocation.domain import ALLOCATION_STATUSES
+from shared.db import UTCDateTime, utcnow
+from shared.idempotency import IdempotencyRecord  # noqa: F401  (this service keeps idempotency keys)
+
+LOT_COMMITTED_SQL = "proposed + approved + dispatched + delivered + rejected_on_delivery"
+DEMAND_COMMITTED_SQL = "proposed + approved + dispatched + delivered"
+STATUSES_SQL = ", ".join(f"'{status}'" for status in ALLOCATION_STATUSES)
 
 
 class Demand(SQLModel, table=True):
-    """A request as the allocation service knows it, from ``request.*`` events."""
+    """A request as the allocation service knows it, from ``request.*`` events, with its units by stage."""
 
     __tablename__ = "demands"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "proposed >= 0 AND approved >= 0 AND dispatched >= 0 AND delivered >= 0",
+            name="ck_demands_counters_non_negative",
+        ),
+        sa.CheckConstraint(f"{DEMAND_COMMITTED_SQL} <= quantity", name="ck_demands_never_over_allocated"),
+    )
 
     request_id: UUID = Field(primary_key=True)
     ref: str = Field(max_length=32)
@@ -29,3 +48,108 @@ class Demand(SQLModel, table=True):
     needed_by: date
     submitted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     open: bool = Field(default=True, index=True)
+    proposed: int = 0
+    approved: int = 0
+    dispatched: int = 0
+    delivered: int = 0  # units received; units rejected on delivery are unmet again
+    # Units last reported in request.waitlisted (0 once proposals cover the request): report changes only.
+    waitlisted_reported: int = 0
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+    @property
+    def unmet(self) -> int:
+        """Units neither proposed, approved, dispatched nor delivered."""
+        return self.quantity - (self.proposed + self.approved + self.dispatched + self.delivered)
+
+
+class Lot(SQLModel, table=True):
+    """A donor's inventory lot; ``quantity`` is the total, the counters what is committed of it."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "quantity >= 0 AND proposed >= 0 AND approved >= 0 AND dispatched >= 0 AND delivered >= 0"
+            " AND rejected_on_delivery >= 0",
+            name="ck_lots_counters_non_negative",
+        ),
+        sa.CheckConstraint(f"{LOT_COMMITTED_SQL} <= quantity", name="ck_lots_never_over_allocated"),
+        sa.Index("ix_lots_listing", "created_at", "id"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    donor_id: str = Field(max_length=200, index=True)
+    category: str = Field(max_length=40, index=True)
+    specs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    quantity: int
+    proposed: int = 0
+    approved: int = 0
+    dispatched: int = 0
+    delivered: int = 0
+    # Units the receiving region refused (damaged, wrong): out of the lot's free stock for good.
+    rejected_on_delivery: int = 0
+    location_region: str = Field(max_length=8, index=True)
+    location_site: str = Field(max_length=200)
+    available_from: date
+    eligible_regions: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    notes: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+    @property
+    def committed(self) -> int:
+        """Units the lot can no longer offer: allocated at any stage, or refused on delivery."""
+        return self.proposed + self.approved + self.dispatched + self.delivered + self.rejected_on_delivery
+
+    @property
+    def free(self) -> int:
+        """Units matching may propose (none once the lot is withdrawn)."""
+        return 0 if self.withdrawn_at is not None else self.quantity - self.committed
+
+
+class Allocation(SQLModel, table=True):
+    """A quantity of one lot for one request, moving through the lifecycle of SPEC §4."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="ck_allocations_quantity_positive"),
+        sa.CheckConstraint(f"status IN ({STATUSES_SQL})", name="ck_allocations_status"),
+        sa.CheckConstraint(
+            "received_quantity IS NULL OR received_quantity + rejected_quantity = quantity",
+            name="ck_allocations_receipt_adds_up",
+        ),
+        sa.Index("ix_allocations_listing", "created_at", "id"),
+        sa.Index("ix_allocations_status_expiry", "status", "expires_at"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    request_id: UUID = Field(foreign_key="demands.request_id", index=True)
+    lot_id: UUID = Field(foreign_key="lots.id", index=True)
+    donor_id: str = Field(max_length=200, index=True)
+    region: str = Field(max_length=8, index=True)
+    category: str = Field(max_length=40)
+    quantity: int
+    status: str = Field(default="proposed", max_length=16)
+    reason: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    approved_by: str | None = Field(default=None, max_length=200)
+    rejected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    rejected_by: str | None = Field(default=None, max_length=200)
+    rejection_reason: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    release_reason: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    dispatched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    dispatched_by: str | None = Field(default=None, max_length=200)
+    waybill: str | None = Field(default=None, max_length=100)
+    carrier: str | None = Field(default=None, max_length=200)
+    eta: date | None = None
+    serials: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    delivered_by: str | None = Field(default=None, max_length=200)
+    received_quantity: int | None = None
+    rejected_quantity: int | None = None
+    delivery_note: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))

@@ -1,0 +1,70 @@
+"""Proposals not approved within ``PROPOSAL_TTL_S`` expire; one instance per database sweeps at a time.
+
+The sweep takes its clock as an argument, so tests move time instead of waiting for it. Leadership
+(a PostgreSQL advisory lock) only avoids duplicate work: expiring is a guarded transition under the
+category's lock, so two sweepers at once would still expire each proposal exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from services.allocation.ledger import StockConflict
+from services.allocation.lifecycle import expire_due
+from services.allocation.locks import Leadership
+from services.allocation.models import Allocation
+from services.allocation.settings import ExpirySettings, Policy
+from shared.db import Database, utcnow
+from shared.service import BackgroundJob, Runtime
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+async def sweep(db: Database, *, now: datetime, policy: Policy) -> int:
+    """Expire every proposal due by ``now``, one category (and transaction) at a time; returns how many."""
+    async with db.session() as session:
+        due = await session.exec(
+            select(Allocation.category)
+            .where(col(Allocation.status) == "proposed", col(Allocation.expires_at) <= now)
+            .distinct()
+        )
+        categories = sorted(due.all())
+    expired = 0
+    for category in categories:
+        async with db.session() as session, session.begin():
+            allocations, _ = await expire_due(session=session, category=category, now=now, policy=policy)
+            expired += len(allocations)
+    if expired:
+        log.info("proposals expired", extra={"count": expired, "categories": categories})
+    return expired
+
+
+def expiry_job(policy: Policy, settings: ExpirySettings, *, clock: Clock = utcnow) -> BackgroundJob:
+    """The periodic sweep as a service job, led by one instance per database."""
+
+    async def expire_proposals(runtime: Runtime) -> None:
+        leadership = Leadership(runtime.db, "proposal-expiry")
+        try:
+            while not runtime.stopping.is_set():
+                try:
+                    if await leadership.acquire():
+                        await sweep(runtime.db, now=clock(), policy=policy)
+                except (sa.exc.SQLAlchemyError, OSError, StockConflict) as exc:
+                    # The database is away or a sweep lost a race: the next interval tries again.
+                    log.warning(
+                        "proposal expiry sweep failed", extra={"error": f"{type(exc).__name__}: {exc}"}
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(runtime.stopping.wait(), settings.interval_s)
+        finally:
+            await leadership.release()
+
+    return expire_proposals

@@ -1,0 +1,43 @@
+"""Keyset pagination shared by the lot and allocation lists: newest first on ``(created_at, id)``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel.sql.expression import SelectOfScalar
+
+from shared.problems import invalid_field
+
+_Row = TypeVar("_Row")
+
+
+def page(
+    statement: SelectOfScalar[_Row], *, created_at: Any, row_id: Any, limit: int, cursor: str | None
+) -> SelectOfScalar[_Row]:
+    """Restrict a query to the page after ``cursor``, newest first, one row beyond ``limit``."""
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor)
+        statement = statement.where(sa.tuple_(created_at, row_id) < (at, last_id))
+    return statement.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    """Opaque cursor pointing after this row."""
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """Inverse of encode_cursor; 422 naming ``query.cursor`` for anything else."""
+    try:
+        at_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at, last_id = datetime.fromisoformat(at_text), UUID(id_text)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise invalid_field("query.cursor", "not a cursor returned by this API") from exc
+    if at.tzinfo is None:
+        raise invalid_field("query.cursor", "not a cursor returned by this API")
+    return at, last_id

@@ -1,0 +1,95 @@
+"""Read side of allocations: each with the request it serves, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.allocation.domain import may_read_allocation
+from services.allocation.listing import encode_cursor, page
+from services.allocation.models import Allocation, Demand
+from shared.auth import Principal
+from shared.geography import get_region
+from shared.problems import Problem, invalid_field
+
+
+async def get_visible_allocation(
+    *, session: AsyncSession, allocation_id: UUID, principal: Principal
+) -> tuple[Allocation, Demand]:
+    """An allocation the caller may see, with its demand; 404 otherwise."""
+    found = (
+        await session.exec(
+            select(Allocation, Demand)
+            .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
+            .where(col(Allocation.id) == allocation_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if found is None or not may_read_allocation(
+        principal, donor_id=found[0].donor_id, region=found[0].region
+    ):
+        raise Problem(404, "Not Found", f"no allocation {allocation_id}")
+    return found[0], found[1]
+
+
+async def with_demands(
+    session: AsyncSession, allocations: list[Allocation]
+) -> list[tuple[Allocation, Demand]]:
+    """Pair allocations with their demands (for their public shape)."""
+    ids = {allocation.request_id for allocation in allocations}
+    if not ids:
+        return []
+    rows = await session.exec(
+        select(Demand).where(col(Demand.request_id).in_(ids)).execution_options(populate_existing=True)
+    )
+    demands = {demand.request_id: demand for demand in rows.all()}
+    return [(allocation, demands[allocation.request_id]) for allocation in allocations]
+
+
+async def list_allocations(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    status: str | None,
+    request_id: UUID | None,
+    lot_id: UUID | None,
+    donor_id: str | None,
+    region: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Allocation, Demand]], str | None]:
+    """Allocations newest first; donors see their own, region admins their region's."""
+    if region is not None and get_region(region) is None:
+        raise invalid_field("query.region", f"unknown region {region!r}")
+    if principal.role == "donor":
+        if donor_id is not None and donor_id != principal.donor_id:
+            raise Problem(
+                403, "Forbidden", f"donor {principal.donor_id!r} cannot list {donor_id!r}'s allocations"
+            )
+        donor_id = principal.donor_id
+    elif principal.role == "region_admin":
+        if region is not None and region != principal.region:
+            raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot list {region}")
+        region = principal.region
+    statement = select(Allocation)
+    for column, value in (
+        (col(Allocation.status), status),
+        (col(Allocation.request_id), request_id),
+        (col(Allocation.lot_id), lot_id),
+        (col(Allocation.donor_id), donor_id),
+        (col(Allocation.region), region),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    statement = page(
+        statement,
+        created_at=col(Allocation.created_at),
+        row_id=col(Allocation.id),
+        limit=limit,
+        cursor=cursor,
+    )
+    rows = list((await session.exec(statement.execution_options(populate_existing=True))).all())
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return await with_demands(session, rows[:limit]), next_cursor

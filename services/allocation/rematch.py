@@ -1,0 +1,226 @@
+"""Matching with I/O: read one category's unmet demand and free stock, run the engine, record the outcome.
+
+Runs inside the transaction that changed demand or stock, after that transaction took the category's
+lock (``locks.lock_category``), so the proposals commit or vanish together with their cause.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.allocation import ledger, matching
+from services.allocation.domain import waitlist_reason
+from services.allocation.events import SOURCE, allocation_event, waitlisted
+from services.allocation.locks import lock_category
+from services.allocation.models import Allocation, Demand, Lot
+from services.allocation.settings import Policy
+from shared.db import utcnow
+from shared.events.envelope import CloudEvent
+from shared.events.payloads import AllocationProposed
+from shared.geography import distance_km, get_region
+from shared.outbox import emit
+
+
+@dataclass
+class MatchOutcome:
+    """What one or more matching runs changed: new proposals and new waitlist reports."""
+
+    proposed: list[Allocation] = field(default_factory=list)
+    waitlisted: dict[UUID, int] = field(default_factory=dict)  # request id → units reported waiting
+
+    def add(self, other: MatchOutcome) -> None:
+        """Fold another run's outcome into this one."""
+        self.proposed.extend(other.proposed)
+        self.waitlisted.update(other.waitlisted)
+
+
+async def rematch(
+    session: AsyncSession,
+    *,
+    category: str,
+    policy: Policy,
+    cause: CloudEvent | None,
+    now: datetime | None = None,
+) -> MatchOutcome:
+    """Propose the category's free stock for its unmet demand; the caller holds the category's lock."""
+    now = now or utcnow()
+    demands = await _unmet_demands(session, category)
+    if not demands:
+        return MatchOutcome()
+    lots = await _free_lots(session, category)
+    proposals = _propose(demands, lots, await _rejected_lots(session, category)) if lots else []
+    outcome = MatchOutcome()
+    taken: Counter[UUID] = Counter()
+    if proposals:
+        by_lot: Counter[UUID] = Counter()
+        for proposal in proposals:
+            by_lot[proposal.lot_id] += proposal.quantity
+            taken[proposal.request_id] += proposal.quantity
+        await ledger.reserve(session, lots=by_lot, demands=taken)
+        outcome.proposed = _record(session, proposals, demands, lots, policy=policy, cause=cause, now=now)
+    await _report_waitlist(session, demands, taken, cause=cause, outcome=outcome)
+    return outcome
+
+
+async def _unmet_demands(session: AsyncSession, category: str) -> dict[UUID, Demand]:
+    rows = await session.exec(
+        select(Demand)
+        .where(
+            col(Demand.category) == category,
+            col(Demand.open),
+            ledger.demand_committed() < col(Demand.quantity),
+        )
+        .execution_options(populate_existing=True)
+    )
+    return {demand.request_id: demand for demand in rows.all()}
+
+
+async def _free_lots(session: AsyncSession, category: str) -> dict[UUID, Lot]:
+    rows = await session.exec(
+        select(Lot)
+        .where(
+            col(Lot.category) == category,
+            col(Lot.withdrawn_at).is_(None),
+            ledger.lot_committed() < col(Lot.quantity),
+        )
+        .execution_options(populate_existing=True)
+    )
+    return {lot.id: lot for lot in rows.all()}
+
+
+async def _rejected_lots(session: AsyncSession, category: str) -> dict[UUID, frozenset[UUID]]:
+    """Per open request of the category, the lots a coordinator rejected for it (never proposed again)."""
+    rows = await session.execute(
+        sa.select(col(Allocation.request_id), col(Allocation.lot_id))
+        .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
+        .where(col(Demand.category) == category, col(Demand.open), col(Allocation.status) == "rejected")
+    )
+    excluded: dict[UUID, set[UUID]] = {}
+    for request_id, lot_id in rows.all():
+        excluded.setdefault(request_id, set()).add(lot_id)
+    return {request_id: frozenset(lots) for request_id, lots in excluded.items()}
+
+
+def _propose(
+    demands: dict[UUID, Demand], lots: dict[UUID, Lot], rejected: dict[UUID, frozenset[UUID]]
+) -> list[matching.Proposal]:
+    wanted = [_engine_demand(d, rejected.get(d.request_id, frozenset())) for d in demands.values()]
+    offered = [_engine_supply(lot) for lot in lots.values()]
+    return matching.propose_allocations(wanted, offered, distance_km=distance_km)
+
+
+def _engine_demand(demand: Demand, rejected: frozenset[UUID]) -> matching.Demand:
+    region = get_region(demand.region)
+    return matching.Demand(
+        request_id=demand.request_id,
+        region=demand.region,
+        category=demand.category,
+        specs=demand.specs,
+        unmet=demand.unmet,
+        priority=cast(matching.Priority, demand.priority),
+        front_line=region is not None and region.front_line,
+        needed_by=demand.needed_by,
+        submitted_at=demand.submitted_at,
+        excluded_lot_ids=rejected,
+    )
+
+
+def _engine_supply(lot: Lot) -> matching.Supply:
+    return matching.Supply(
+        lot_id=lot.id,
+        donor_id=lot.donor_id,
+        category=lot.category,
+        specs=lot.specs,
+        free=lot.free,
+        region=lot.location_region,
+        available_from=lot.available_from,
+        eligible_regions=None if lot.eligible_regions is None else frozenset(lot.eligible_regions),
+    )
+
+
+def _record(
+    session: AsyncSession,
+    proposals: list[matching.Proposal],
+    demands: dict[UUID, Demand],
+    lots: dict[UUID, Lot],
+    *,
+    policy: Policy,
+    cause: CloudEvent | None,
+    now: datetime,
+) -> list[Allocation]:
+    """An allocation row and an ``allocation.proposed`` event per proposal."""
+    recorded = []
+    for proposal in proposals:
+        demand, lot = demands[proposal.request_id], lots[proposal.lot_id]
+        allocation = Allocation(
+            request_id=demand.request_id,
+            lot_id=lot.id,
+            donor_id=lot.donor_id,
+            region=demand.region,
+            category=demand.category,
+            quantity=proposal.quantity,
+            status="proposed",
+            reason=proposal.reason.describe(),
+            created_at=now,
+            updated_at=now,
+            expires_at=now + policy.proposal_ttl,
+        )
+        session.add(allocation)
+        payload = allocation_event(
+            AllocationProposed, allocation, demand, reason=allocation.reason, expires_at=allocation.expires_at
+        )
+        emit(session, payload, source=SOURCE, caused_by=cause)
+        recorded.append(allocation)
+    return recorded
+
+
+async def _report_waitlist(
+    session: AsyncSession,
+    demands: dict[UUID, Demand],
+    taken: Counter[UUID],
+    *,
+    cause: CloudEvent | None,
+    outcome: MatchOutcome,
+) -> None:
+    """Tell of units left waiting, but only where their number changed since the last report."""
+    for request_id in sorted(demands):
+        demand = demands[request_id]
+        waiting = demand.unmet - taken[request_id]
+        if waiting == demand.waitlisted_reported:
+            continue
+        if waiting > 0:
+            reason = waitlist_reason(category=demand.category, quantity=demand.quantity, uncovered=waiting)
+            emit(session, waitlisted(demand, unmet=waiting, reason=reason), source=SOURCE, caused_by=cause)
+            outcome.waitlisted[request_id] = waiting
+        await session.execute(
+            sa.update(Demand)
+            .where(col(Demand.request_id) == request_id)
+            .values(waitlisted_reported=waiting)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def run_matching(
+    session: AsyncSession, *, category: str | None, policy: Policy
+) -> tuple[list[str], MatchOutcome]:
+    """Re-match one category, or every category with open demand, each in its own transaction."""
+    if category is None:
+        found = await session.exec(select(Demand.category).where(col(Demand.open)).distinct())
+        categories = sorted(found.all())
+        await session.commit()  # end the read's implicit transaction before each category's own
+    else:
+        categories = [category]
+    total = MatchOutcome()
+    for name in categories:
+        async with session.begin():
+            await lock_category(session, name)
+            total.add(await rematch(session, category=name, policy=policy, cause=None))
+    return categories, total

@@ -1,0 +1,282 @@
+"""The allocation service's HTTP bodies: input validation and public shapes."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+
+from services.allocation.domain import AllocationStatus
+from shared.catalog import all_categories, get_category
+from shared.events.payloads import FacilityKind
+from shared.geography import all_regions, get_region
+
+_ALLOWED_CONTROLS = frozenset("\n\r\t")
+REGION_CODES: list[JsonValue] = [region.code for region in all_regions()]
+CATEGORY_NAMES: list[JsonValue] = [category.name for category in all_categories()]
+MAX_LOT_QUANTITY = 100_000
+REGION_ENUM: dict[str, JsonValue] = {"enum": REGION_CODES}
+CATEGORY_ENUM: dict[str, JsonValue] = {"enum": CATEGORY_NAMES}
+
+
+def _printable(value: str) -> str:
+    # NUL (which PostgreSQL cannot store) and other control characters are not text; lone surrogates
+    # cannot be encoded at all.
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in _ALLOWED_CONTROLS:
+            raise ValueError(f"must not contain the control character U+{ord(char):04X}")
+    return value
+
+
+def _iso_date_text(value: object) -> object:
+    # JSON has no date type: only an ISO 8601 string is a date (pydantic alone would take 0 as 1970-01-01).
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date string, e.g. 2026-12-31")  # noqa: TRY004 (422, not 500)
+    return value
+
+
+def _known_region(value: str) -> str:
+    if get_region(value) is None:
+        raise ValueError(f"unknown region {value!r}; use an ISO 3166-2:UA code such as 'UA-63'")
+    return value
+
+
+def _known_category(value: str) -> str:
+    if get_category(value) is None:
+        raise ValueError(
+            f"unknown category {value!r}; expected one of: {', '.join(map(str, CATEGORY_NAMES))}"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+RegionCode = Annotated[
+    str,
+    Field(min_length=4, max_length=8, examples=["UA-63"], json_schema_extra=REGION_ENUM),
+    AfterValidator(_known_region),
+]
+CategoryName = Annotated[
+    str,
+    Field(min_length=1, max_length=40, examples=["generator"], json_schema_extra=CATEGORY_ENUM),
+    AfterValidator(_known_category),
+]
+
+
+class Strict(BaseModel):
+    """Input models reject unknown fields so that typos are reported, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LocationIn(Strict):
+    region: RegionCode
+    site: Text = Field(min_length=1, max_length=200, examples=["Склад, Київ, вул. Промислова 5"])
+
+
+class LotCreate(Strict):
+    """Body of ``POST /v1/lots``; a donor registers for itself, coordinators name the donor."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "donor_id": "jica",
+                    "category": "gas_turbine",
+                    "specs": {"power_kw": 25000, "fuel": "gas"},
+                    "quantity": 2,
+                    "location": {"region": "UA-32", "site": "Бориспіль, логістичний центр"},
+                    "available_from": "2026-12-01",
+                    "eligible_regions": ["UA-63", "UA-65"],
+                    "notes": "Mobile units on trailers",
+                }
+            ]
+        }
+    )
+
+    donor_id: Text | None = Field(default=None, min_length=1, max_length=200, examples=["jica"])
+    category: CategoryName
+    specs: dict[str, Any] = Field(examples=[{"power_kw": 500, "fuel": "diesel", "phases": "three"}])
+    quantity: int = Field(ge=1, le=MAX_LOT_QUANTITY, strict=True)
+    location: LocationIn
+    available_from: IsoDate | None = Field(default=None, description="Defaults to today")
+    eligible_regions: list[RegionCode] | None = Field(
+        default=None, min_length=1, max_length=len(REGION_CODES), description="null: any region"
+    )
+    notes: Text | None = Field(default=None, max_length=4000)
+
+
+class LotPatch(Strict):
+    """Body of ``PATCH /v1/lots/{id}``: the lot's new total quantity."""
+
+    quantity: int = Field(ge=0, le=MAX_LOT_QUANTITY, strict=True)
+
+
+class RejectIn(Strict):
+    reason: Text = Field(min_length=1, max_length=1000)
+
+
+class DispatchIn(Strict):
+    waybill: Text | None = Field(default=None, min_length=1, max_length=100)
+    carrier: Text | None = Field(default=None, min_length=1, max_length=200)
+    eta: IsoDate | None = None
+    serials: list[Annotated[Text, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_LOT_QUANTITY
+    )
+
+
+class DeliverIn(Strict):
+    received_quantity: int = Field(ge=0, le=MAX_LOT_QUANTITY, strict=True)
+    rejected_quantity: int = Field(default=0, ge=0, le=MAX_LOT_QUANTITY, strict=True)
+    note: Text | None = Field(default=None, min_length=1, max_length=4000)
+
+
+class MatchingRunIn(Strict):
+    category: CategoryName | None = None
+
+
+class LocationOut(BaseModel):
+    region: str
+    site: str
+
+
+class LotQuantitiesOut(BaseModel):
+    total: int
+    free: int
+    proposed: int
+    approved: int
+    dispatched: int
+    delivered: int
+    rejected_on_delivery: int
+
+
+class LotOut(BaseModel):
+    """A donor's lot with its units by stage."""
+
+    id: UUID
+    donor_id: str
+    category: str
+    specs: dict[str, Any]
+    quantity: int
+    location: LocationOut
+    available_from: date
+    eligible_regions: list[str] | None
+    notes: str | None
+    status: Literal["active", "withdrawn"]
+    quantities: LotQuantitiesOut
+    created_by: str
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+
+class LotPage(BaseModel):
+    items: list[LotOut]
+    next_cursor: str | None
+
+
+class FacilityOut(BaseModel):
+    name: str
+    kind: FacilityKind
+
+
+class AllocationOut(BaseModel):
+    """An allocation with the request it serves and every step it has taken."""
+
+    id: UUID
+    request_id: UUID
+    request_ref: str
+    lot_id: UUID
+    donor_id: str
+    region: str
+    settlement: str
+    facility: FacilityOut
+    category: str
+    quantity: int
+    status: AllocationStatus
+    reason: str
+    proposed_at: datetime
+    expires_at: datetime
+    updated_at: datetime
+    approved_at: datetime | None
+    approved_by: str | None
+    rejected_at: datetime | None
+    rejected_by: str | None
+    rejection_reason: str | None
+    expired_at: datetime | None
+    released_at: datetime | None
+    release_reason: str | None
+    dispatched_at: datetime | None
+    dispatched_by: str | None
+    waybill: str | None
+    carrier: str | None
+    eta: date | None
+    serials: list[str]
+    delivered_at: datetime | None
+    delivered_by: str | None
+    received_quantity: int | None
+    rejected_quantity: int | None
+    delivery_note: str | None
+
+
+class AllocationPage(BaseModel):
+    items: list[AllocationOut]
+    next_cursor: str | None
+
+
+class WaitlistedOut(BaseModel):
+    request_id: UUID
+    unmet_quantity: int
+
+
+class MatchingRunOut(BaseModel):
+    """What a matching run changed."""
+
+    categories: list[str]
+    proposed: list[AllocationOut]
+    waitlisted: list[WaitlistedOut]
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "current_status": {"type": "string"},
+        "committed": {"type": "integer"},
+    },
+}
+_DESCRIBED = {
+    400: "Malformed JSON (including invalid UTF-8)",
+    401: "Missing or invalid bearer token",
+    403: "The caller's role or scope does not allow this",
+    404: "Nothing with this id visible to the caller",
+    409: "Conflicts with the current status or quantities, or an earlier use of the Idempotency-Key",
+    413: "Body larger than the configured limit",
+    422: "A field is invalid; `errors` names each one",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for RFC 9457 problem details with these status codes."""
+    return {
+        status: {
+            "description": _DESCRIBED[status],
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
