@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -174,3 +176,25 @@ def invalid_field(field: str, message: str) -> Problem:
     return Problem(
         422, "Invalid request", f"{field}: {message}", errors=[{"field": field, "message": message}]
     )
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Router dependency: a query parameter the route does not declare is a 422, not silently ignored.
+
+    A typo such as ``?regoin=UA-63`` would otherwise list every region as if it were filtered.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
+    if unknown:
+        errors = [{"field": f"query.{name}", "message": "unknown query parameter"} for name in unknown]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Problem(422, "Invalid request", detail, errors=errors)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,29 +30,10 @@ from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.events.payloads import Priority, RequestStatus
 from shared.idempotency import IdempotencyKeyHeader
-from shared.problems import Problem
+from shared.problems import reject_unknown_query
 from shared.service import SessionDep
 
-
-def known_query(*names: str) -> Callable[[HttpRequest], None]:
-    """Route dependency: a query parameter the route does not take is a 422, not silently ignored.
-
-    A typo such as ``?regoin=UA-63`` would otherwise list every region as if it were filtered.
-    """
-    allowed = frozenset(names)
-
-    def check(request: HttpRequest) -> None:
-        unknown = sorted(set(request.query_params) - allowed)
-        if unknown:
-            errors = [{"field": f"query.{name}", "message": "unknown query parameter"} for name in unknown]
-            detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-            raise Problem(422, "Invalid request", detail, errors=errors)
-
-    return check
-
-
-LIST_FILTERS = ("region", "status", "category", "priority", "created_after", "limit", "cursor")
-router = APIRouter(prefix="/v1/requests", tags=["requests"])
+router = APIRouter(prefix="/v1/requests", tags=["requests"], dependencies=[Depends(reject_unknown_query)])
 Filer = Annotated[Principal, Depends(require_roles("region_admin", "coordinator", "admin"))]
 Canceller = Filer
 Coordinator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
@@ -62,7 +41,6 @@ Coordinator = Annotated[Principal, Depends(require_roles("coordinator", "admin")
 
 @router.post(
     "",
-    dependencies=[Depends(known_query())],
     status_code=201,
     response_model=RequestOut,
     summary="File a request",
@@ -100,7 +78,6 @@ async def create_request(
 
 @router.get(
     "",
-    dependencies=[Depends(known_query(*LIST_FILTERS))],
     response_model=RequestPage,
     summary="List requests (newest first)",
     responses=problems(401, 403, 422),
@@ -132,7 +109,6 @@ async def list_requests(
 
 @router.get(
     "/{request_id}",
-    dependencies=[Depends(known_query())],
     response_model=RequestOut,
     summary="A request with quantities and timeline",
     responses=problems(401, 404, 422),
@@ -144,7 +120,6 @@ async def get_request(request_id: UUID, principal: CurrentPrincipal, session: Se
 
 @router.post(
     "/{request_id}/cancel",
-    dependencies=[Depends(known_query())],
     response_model=RequestOut,
     summary="Cancel a request (closed short if something was delivered)",
     responses=problems(400, 401, 403, 404, 409, 413, 422),
@@ -161,7 +136,6 @@ async def cancel_request(
 
 @router.patch(
     "/{request_id}",
-    dependencies=[Depends(known_query())],
     response_model=RequestOut,
     summary="Change a request's priority (coordinators)",
     responses=problems(400, 401, 403, 404, 409, 413, 422),

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Query
 
 from services.allocation import lifecycle, queries
-from services.allocation.api.shapes import PolicyDep, allocation_out, reject_unknown_query
+from services.allocation.api.shapes import PolicyDep, allocation_out
 from services.allocation.domain import AllocationStatus
 from services.allocation.rematch import run_matching
 from services.allocation.schemas import (
@@ -24,6 +24,7 @@ from services.allocation.schemas import (
     problems,
 )
 from shared.auth import CurrentPrincipal, Principal, require_roles
+from shared.problems import reject_unknown_query
 from shared.service import SessionDep
 
 router = APIRouter(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.allocation import inventory
-from services.allocation.api.shapes import PolicyDep, lot_out, reject_unknown_query
+from services.allocation.api.shapes import PolicyDep, lot_out
 from services.allocation.schemas import (
     CATEGORY_ENUM,
     REGION_ENUM,
@@ -23,6 +23,7 @@ from services.allocation.schemas import (
 from shared import idempotency
 from shared.auth import Principal, require_roles
 from shared.idempotency import IdempotencyKeyHeader
+from shared.problems import reject_unknown_query
 from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/lots", tags=["lots"], dependencies=[Depends(reject_unknown_query)])

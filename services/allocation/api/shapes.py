@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from services.allocation.models import Allocation, Demand, Lot
 from services.allocation.schemas import AllocationOut, FacilityOut, LocationOut, LotOut, LotQuantitiesOut
 from services.allocation.settings import Policy
-from shared.problems import Problem
 
 
 def get_policy(request: Request) -> Policy:
@@ -21,28 +18,6 @@ def get_policy(request: Request) -> Policy:
 
 
 PolicyDep = Annotated[Policy, Depends(get_policy)]
-
-
-def reject_unknown_query(request: Request) -> None:
-    """Router dependency: a query parameter the route does not declare is a 422, not silently ignored.
-
-    A typo such as ``?donor=jica`` would otherwise list every donor's lots as if it were filtered.
-    """
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
-    if unknown:
-        errors = [{"field": f"query.{name}", "message": "unknown query parameter"} for name in unknown]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise Problem(422, "Invalid request", detail, errors=errors)
-
-
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
 
 
 def lot_out(lot: Lot) -> LotOut:
