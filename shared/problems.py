@@ -198,3 +198,50 @@ def _query_names(dependant: Dependant) -> set[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
+
+
+# The shape of every problem body, for the OpenAPI documents (extensions beyond RFC 9457 are optional).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "current_status": {"type": "string"},
+        "committed": {"type": "integer"},
+    },
+}
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed JSON (including invalid UTF-8)",
+    401: "Missing or invalid bearer token",
+    403: "The caller's role or scope does not allow this",
+    404: "Nothing with this id visible to the caller",
+    409: "Conflicts with the current state",
+    413: "Body larger than the configured limit",
+    422: "A field is invalid; `errors` names each one",
+}
+
+
+def problem_responses(
+    *statuses: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem details with these status codes."""
+    descriptions = {**PROBLEM_DESCRIPTIONS, **(described or {})}
+    return {
+        status: {
+            "description": descriptions[status],
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }

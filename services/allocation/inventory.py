@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.allocation.domain import may_read_lot
 from services.allocation.events import SOURCE, registered
 from services.allocation.ledger import lot_committed
-from services.allocation.listing import encode_cursor, page
 from services.allocation.locks import lock_category
 from services.allocation.models import Lot
 from services.allocation.rematch import MatchOutcome, rematch
@@ -25,6 +24,7 @@ from shared.db import utcnow
 from shared.events.payloads import InventoryAdjusted, InventoryWithdrawn
 from shared.geography import get_region
 from shared.outbox import emit
+from shared.pagination import encode_cursor, page
 from shared.problems import Problem, invalid_field
 
 

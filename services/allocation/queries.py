@@ -8,10 +8,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.domain import may_read_allocation
-from services.allocation.listing import encode_cursor, page
 from services.allocation.models import Allocation, Demand
 from shared.auth import Principal
 from shared.geography import get_region
+from shared.pagination import encode_cursor, page
 from shared.problems import Problem, invalid_field
 
 

@@ -13,6 +13,7 @@ from services.allocation.domain import AllocationStatus
 from shared.catalog import all_categories, get_category
 from shared.events.payloads import FacilityKind
 from shared.geography import all_regions, get_region
+from shared.problems import problem_responses
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
 REGION_CODES: list[JsonValue] = [region.code for region in all_regions()]
@@ -239,44 +240,11 @@ class MatchingRunOut(BaseModel):
     waitlisted: list[WaitlistedOut]
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-        "current_status": {"type": "string"},
-        "committed": {"type": "integer"},
-    },
-}
-_DESCRIBED = {
-    400: "Malformed JSON (including invalid UTF-8)",
-    401: "Missing or invalid bearer token",
-    403: "The caller's role or scope does not allow this",
-    404: "Nothing with this id visible to the caller",
-    409: "Conflicts with the current status or quantities, or an earlier use of the Idempotency-Key",
-    413: "Body larger than the configured limit",
-    422: "A field is invalid; `errors` names each one",
-}
-
-
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for RFC 9457 problem details with these status codes."""
-    return {
-        status: {
-            "description": _DESCRIBED[status],
-            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses`` entries for problem details, worded for lots and allocations."""
+    return problem_responses(
+        *statuses,
+        described={
+            409: "Conflicts with the current status or quantities, or an earlier use of the Idempotency-Key"
+        },
+    )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from services.notifications.rendering import Locale
 from services.notifications.webhooks import TargetRefused, parse_target
+from shared.problems import problem_responses
 
 ChannelName = Literal["email", "webhook"]
 
@@ -132,42 +133,9 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
-_PROBLEM_DESCRIPTIONS = {
-    400: "Malformed JSON (including invalid UTF-8)",
-    401: "Missing or invalid bearer token",
-    403: "The caller's role does not allow this",
-    404: "Nothing of that id visible to the caller",
-    409: "An active subscription of yours already has this channel and target",
-    413: "Body larger than the configured limit",
-    422: "A field is invalid; `errors` names each one",
-}
-
-
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for RFC 9457 problem details with these status codes."""
-    return {
-        status: {
-            "description": _PROBLEM_DESCRIPTIONS[status],
-            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses`` entries for problem details, worded for notifications."""
+    return problem_responses(
+        *statuses,
+        described={409: "An active subscription of yours already has this channel and target"},
+    )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
-from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,6 +21,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.payloads import NotificationDelivered, Payload
 from shared.events.registry import lookup
 from shared.outbox import emit
+from shared.pagination import decode_cursor, encode_cursor
 from shared.problems import Problem, invalid_field
 from shared.settings import NotificationsSettings
 
@@ -287,23 +285,3 @@ async def list_deliveries(
             attempts[attempt.delivery_id].append(attempt)
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return [(row, attempts[row.id]) for row in rows], next_cursor
-
-
-# --- cursors ------------------------------------------------------------------------------------
-
-
-def encode_cursor(at: datetime, row_id: UUID) -> str:
-    """Opaque cursor pointing after the row created at ``at`` with this id."""
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Inverse of encode_cursor; 422 naming ``query.cursor`` for anything else."""
-    try:
-        at, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment, last_id = datetime.fromisoformat(at), UUID(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise invalid_field("query.cursor", "not a cursor returned by this API") from exc
-    if moment.tzinfo is None:
-        raise invalid_field("query.cursor", "not a cursor returned by this API")
-    return moment, last_id

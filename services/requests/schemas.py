@@ -22,6 +22,7 @@ from pydantic import (
 from shared.catalog import all_categories
 from shared.events.payloads import FacilityKind, Priority, RequestStatus
 from shared.geography import all_regions, get_region
+from shared.problems import problem_responses
 
 # Newlines and tabs are text; other control characters (NUL above all, which PostgreSQL cannot store)
 # and lone surrogates (which no UTF-8 encoder accepts) are not.
@@ -176,43 +177,12 @@ class RequestPage(BaseModel):
     next_cursor: str | None
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-        "current_status": {"type": "string"},
-    },
-}
-
-
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for RFC 9457 problem details with these status codes."""
-    described = {
-        400: "Malformed JSON (including invalid UTF-8)",
-        401: "Missing or invalid bearer token",
-        403: "The caller's role or scope does not allow this",
-        404: "No such request visible to the caller",
-        409: "Conflicts with the request's current state or an earlier use of the Idempotency-Key",
-        413: "Body larger than the configured limit",
-        422: "A field is invalid; `errors` names each one",
-    }
-    return {
-        status: {
-            "description": described[status],
-            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses`` entries for problem details, worded for requests."""
+    return problem_responses(
+        *statuses,
+        described={
+            404: "No such request visible to the caller",
+            409: "Conflicts with the request's current state or an earlier use of the Idempotency-Key",
+        },
+    )

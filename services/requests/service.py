@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from shared.catalog import SpecError, get_category, validate_request_specs
 from shared.events.payloads import Facility, Priority, RequestCancelled, RequestSubmitted, RequestUpdated
 from shared.geography import get_region
 from shared.outbox import emit
+from shared.pagination import decode_cursor, encode_cursor
 from shared.problems import Problem, invalid_field
 
 MAX_SUBJECT_LENGTH = 255  # what OpenID Connect allows a ``sub``; the columns that record authors hold that
@@ -230,23 +229,5 @@ async def list_requests(
         statement = statement.where(sa.tuple_(col(Request.created_at), col(Request.id)) < (at, last_id))
     statement = statement.order_by(col(Request.created_at).desc(), col(Request.id).desc()).limit(limit + 1)
     rows = list((await session.exec(statement)).all())
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
-
-
-def encode_cursor(request: Request) -> str:
-    """Opaque cursor pointing after this request."""
-    raw = f"{request.created_at.isoformat()}|{request.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Inverse of encode_cursor; 422 naming ``query.cursor`` for anything else."""
-    try:
-        at_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at, last_id = datetime.fromisoformat(at_text), UUID(id_text)
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise invalid_field("query.cursor", "not a cursor returned by this API") from exc
-    if at.tzinfo is None:
-        raise invalid_field("query.cursor", "not a cursor returned by this API")
-    return at, last_id

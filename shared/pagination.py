@@ -1,4 +1,4 @@
-"""Keyset pagination shared by the lot and allocation lists: newest first on ``(created_at, id)``."""
+"""Keyset pagination for every list: newest first on ``(created_at, id)``, opaque cursors."""
 
 from __future__ import annotations
 
