@@ -12,7 +12,6 @@ from uuid import UUID
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +20,7 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
 from shared.kafka import make_producer
+from shared.leadership import Leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.settings import KafkaSettings
 
@@ -123,7 +123,7 @@ class OutboxRelay:
         self.last_error: str | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._leader_connection: AsyncConnection | None = None
+        self._leadership = Leadership(db, f"outbox.{service}")
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -159,7 +159,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns the number of rows marked published."""
-        if not await self._is_leader():
+        if not await self._leadership.acquire():
             return 0
         rows = await self._pending_rows()
         if not rows:
@@ -227,22 +227,6 @@ class OutboxRelay:
             self.producer = producer
         return self.producer
 
-    async def _is_leader(self) -> bool:
-        """On PostgreSQL only one instance per database publishes (a session advisory lock)."""
-        if self.db.sqlite:
-            return True
-        if self._leader_connection is not None and not self._leader_connection.closed:
-            return True
-        connection = await self.db.engine.connect()
-        lock_key = sa.func.hashtext(f"vidnova.outbox.{self.service}")
-        acquired = (await connection.execute(sa.select(sa.func.pg_try_advisory_lock(lock_key)))).scalar()
-        await connection.commit()
-        if acquired:
-            self._leader_connection = connection
-            return True
-        await connection.close()
-        return False
-
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
@@ -251,6 +235,4 @@ class OutboxRelay:
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
-        if self._leader_connection is not None:
-            await self._leader_connection.close()
-            self._leader_connection = None
+        await self._leadership.release()

@@ -18,10 +18,10 @@ from sqlmodel import col, select
 
 from services.allocation.ledger import StockConflict
 from services.allocation.lifecycle import expire_due
-from services.allocation.locks import Leadership
 from services.allocation.models import Allocation
 from services.allocation.settings import ExpirySettings, Policy
 from shared.db import Database, utcnow
+from shared.leadership import Leadership
 from shared.service import BackgroundJob, Runtime
 
 log = logging.getLogger(__name__)

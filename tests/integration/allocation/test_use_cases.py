@@ -20,7 +20,6 @@ from sqlmodel import col, select
 from services.allocation import demands, inventory, ledger, lifecycle
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import sweep
-from services.allocation.locks import Leadership
 from services.allocation.models import Allocation, Demand, Lot
 from services.allocation.schemas import LotCreate
 from services.allocation.settings import Policy
@@ -28,6 +27,7 @@ from shared.auth import Principal
 from shared.db import Database
 from shared.events.envelope import new_event
 from shared.events.payloads import RequestCancelled
+from shared.leadership import Leadership
 from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 from tests.conftest import Infra
