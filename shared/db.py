@@ -120,3 +120,13 @@ def dialect_insert(session: AsyncSession) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def read_one_snapshot(session: AsyncSession) -> None:
+    """Make the rest of this transaction read one snapshot (PostgreSQL defaults to one per statement).
+
+    Call before the first query of a read that spans several statements (a row and its children), so
+    that a concurrent commit cannot land between them. SQLite transactions are serialisable already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})

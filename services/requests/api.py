@@ -28,6 +28,7 @@ from services.requests.schemas import (
 from services.requests.tracking import quantities_of
 from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_roles
+from shared.db import read_one_snapshot
 from shared.events.payloads import Priority, RequestStatus
 from shared.idempotency import IdempotencyKeyHeader
 from shared.problems import reject_unknown_query
@@ -114,6 +115,7 @@ async def list_requests(
     responses=problems(401, 404, 422),
 )
 async def get_request(request_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> RequestOut:
+    await read_one_snapshot(session)  # quantities and timeline from the same moment
     request = await service.get_visible_request(session=session, request_id=request_id, principal=principal)
     return await _public(session, request)
 
