@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Header
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Column, Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -99,6 +101,33 @@ async def remember(session: AsyncSession, *, caller: str, key: str, response: St
         .where(col(IdempotencyRecord.caller) == caller, col(IdempotencyRecord.key) == key)
         .values(status_code=response.status_code, response_body=response.body, location=response.location)
     )
+
+
+async def create_once(
+    session: AsyncSession,
+    *,
+    caller: str,
+    key: str | None,
+    body: BaseModel,
+    create: Callable[[], Awaitable[StoredResponse]],
+) -> JSONResponse:
+    """Run ``create`` in the open transaction, or replay the response an earlier use of the key got."""
+    if key is not None:
+        earlier = await claim(session, caller=caller, key=key, fingerprint=fingerprint(body))
+        if earlier is not None:
+            return as_response(earlier, replayed=True)
+    created = await create()
+    if key is not None:
+        await remember(session, caller=caller, key=key, response=created)
+    return as_response(created, replayed=False)
+
+
+def as_response(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
+    """The HTTP response for a stored outcome; a replay says so in ``Idempotent-Replayed``."""
+    headers = {"Location": stored.location} if stored.location else {}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
 
 
 IdempotencyKeyHeader = Annotated[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 from uuid import UUID
 
@@ -56,25 +55,18 @@ async def create_request(
     session: SessionDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    async with session.begin():
-        if idempotency_key is not None:
-            earlier = await idempotency.claim(
-                session,
-                caller=service.author(principal),
-                key=idempotency_key,
-                fingerprint=idempotency.fingerprint(body),
-            )
-            if earlier is not None:
-                return _replay(earlier)
+    async def submit() -> idempotency.StoredResponse:
         request = await service.submit_request(session=session, body=body, principal=principal)
-        created = idempotency.StoredResponse(
+        return idempotency.StoredResponse(
             status_code=201,
             body=(await _public(session, request)).model_dump_json(),
             location=f"/v1/requests/{request.id}",
         )
-        if idempotency_key is not None:
-            await idempotency.remember(session, caller=principal.sub, key=idempotency_key, response=created)
-    return _replay(created, replayed=False)
+
+    async with session.begin():
+        return await idempotency.create_once(
+            session, caller=service.author(principal), key=idempotency_key, body=body, create=submit
+        )
 
 
 @router.get(
@@ -150,13 +142,6 @@ async def update_request(
             session=session, request_id=request_id, priority=body.priority, principal=principal
         )
         return await _public(session, request)
-
-
-def _replay(stored: idempotency.StoredResponse, *, replayed: bool = True) -> JSONResponse:
-    headers = {"Location": stored.location} if stored.location else {}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
 
 
 async def _public(session: AsyncSession, request: Request) -> RequestOut:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -47,20 +46,16 @@ async def register_lot(
     policy: PolicyDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    async with session.begin():
-        if idempotency_key is not None:
-            earlier = await idempotency.claim(
-                session, caller=principal.sub, key=idempotency_key, fingerprint=idempotency.fingerprint(body)
-            )
-            if earlier is not None:
-                return _replay(earlier)
+    async def register() -> idempotency.StoredResponse:
         lot, _ = await inventory.register_lot(session=session, body=body, principal=principal, policy=policy)
-        created = idempotency.StoredResponse(
+        return idempotency.StoredResponse(
             status_code=201, body=lot_out(lot).model_dump_json(), location=f"/v1/lots/{lot.id}"
         )
-        if idempotency_key is not None:
-            await idempotency.remember(session, caller=principal.sub, key=idempotency_key, response=created)
-    return _replay(created, replayed=False)
+
+    async with session.begin():
+        return await idempotency.create_once(
+            session, caller=principal.sub, key=idempotency_key, body=body, create=register
+        )
 
 
 @router.get("", response_model=LotPage, summary="List lots (newest first)", responses=problems(401, 403, 422))
@@ -131,10 +126,3 @@ async def adjust_lot(
 async def withdraw_lot(lot_id: UUID, principal: LotKeeper, session: SessionDep) -> LotOut:
     async with session.begin():
         return lot_out(await inventory.withdraw_lot(session=session, lot_id=lot_id, principal=principal))
-
-
-def _replay(stored: idempotency.StoredResponse, *, replayed: bool = True) -> JSONResponse:
-    headers = {"Location": stored.location} if stored.location else {}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
