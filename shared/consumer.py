@@ -1,4 +1,11 @@
-"""Idempotent consumer: inbox row + handler in one transaction, offsets committed afterwards."""
+"""Idempotent consumer: inbox rows + handlers in one transaction, offsets committed afterwards.
+
+The events of one partition that arrive together are handled in one transaction (up to
+``CONSUMER_BATCH_SIZE``): one commit instead of one per event is most of the cost saved under load.
+If anything in that transaction fails, it rolls back whole and the same events are handled one at a
+time, each in its own transaction with bounded retries and the dead-letter topic, so a poison event
+costs only the batching, never a neighbour's effect.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column, Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, UTCDateTime, utcnow
@@ -72,6 +79,16 @@ class Subscription:
     group: str
     streams: tuple[str, ...]
     handlers: Mapping[type[Payload], Handler]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A record that decoded to an event this consumer has a handler for."""
+
+    record: ConsumerRecord[bytes, bytes]
+    event: CloudEvent
+    payload: Payload
+    handler: Handler
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -169,13 +186,81 @@ class IdempotentConsumer:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
                 async with self._processing:
-                    for record in records:
-                        if self._stopping.is_set() or tp not in self._consumer.assignment():
-                            break
-                        if not await self._process(record):
-                            break  # stopping while infrastructure was down: leave it uncommitted
-                        self._done[tp] = record.offset + 1
+                    await self._process_partition(tp, records)
                     await self._commit({tp})
+
+    async def _process_partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        """Handle one partition's records in order: runs of handled events together, the rest alone."""
+        run: list[Delivery] = []
+        for record in records:
+            if not self._owns(tp):
+                return  # what is not marked done is re-read by the partition's next owner
+            delivery = await self._triage(record)
+            if delivery is None:  # dead-lettered or ignored: done once the records before it are
+                if run and not await self._handle_run(tp, run):
+                    return
+                run = []
+                self._done[tp] = record.offset + 1
+                continue
+            run.append(delivery)
+            if len(run) >= self.kafka.batch_size:
+                if not await self._handle_run(tp, run):
+                    return
+                run = []
+        if run:
+            await self._handle_run(tp, run)
+
+    def _owns(self, tp: TopicPartition) -> bool:
+        return (
+            not self._stopping.is_set() and self._consumer is not None and tp in self._consumer.assignment()
+        )
+
+    async def _triage(self, record: ConsumerRecord[bytes, bytes]) -> Delivery | None:
+        """Decode a record; None when it needs no handling (dead-lettered as malformed, or ignored)."""
+        try:
+            event, payload = decode_event(record.value)
+        except (MalformedEvent, UnknownEventType) as exc:
+            await self._dead_letter(record, exc, attempts=0)
+            return None
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
+            return None
+        return Delivery(record, event, payload, handler)
+
+    async def _handle_run(self, tp: TopicPartition, run: list[Delivery]) -> bool:
+        """Handle consecutive events, together if possible; False if stopped before all were handled."""
+        if not self._owns(tp):
+            return False
+        if len(run) > 1:
+            try:
+                outcomes = await self.handle_batch(run)
+            except Exception as exc:  # noqa: BLE001 (rolled back whole; each event gets its own chance below)
+                log.info(
+                    "batch rolled back, handling its events one at a time",
+                    extra={"group": self.group, "events": len(run), "error": f"{type(exc).__name__}: {exc}"},
+                )
+            else:
+                for delivery, outcome in zip(run, outcomes, strict=True):
+                    EVENTS_CONSUMED.labels(self.service, delivery.event.type, outcome).inc()
+                self._done[tp] = run[-1].record.offset + 1
+                return True
+        for delivery in run:
+            if not self._owns(tp):
+                return False
+            token = bind_correlation_id(delivery.event.correlationid)
+            try:
+                handled = await self._handle_with_retries(
+                    delivery.record, delivery.event, delivery.payload, delivery.handler
+                )
+            finally:
+                reset_correlation_id(token)
+            if not handled:
+                return False  # stopping while infrastructure was down: leave it uncommitted
+            self._done[tp] = delivery.record.offset + 1
+        return True
 
     async def commit_before_revoke(self, revoked: set[TopicPartition]) -> None:
         """Rebalance hook: wait for the message in hand, then commit what was handled."""
@@ -199,23 +284,6 @@ class IdempotentConsumer:
             for tp in offsets:
                 if self._done.get(tp) == offsets[tp]:
                     del self._done[tp]
-
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        """Handle or dead-letter one record; False only if stopped before it could be handled."""
-        try:
-            event, payload = decode_event(record.value)
-        except (MalformedEvent, UnknownEventType) as exc:
-            await self._dead_letter(record, exc, attempts=0)
-            return True
-        handler = self.handlers.get(event.type)
-        if handler is None:
-            EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
-            return True
-        token = bind_correlation_id(event.correlationid)
-        try:
-            return await self._handle_with_retries(record, event, payload, handler)
-        finally:
-            reset_correlation_id(token)
 
     async def _handle_with_retries(
         self, record: ConsumerRecord[bytes, bytes], event: CloudEvent, payload: Payload, handler: Handler
@@ -267,16 +335,7 @@ class IdempotentConsumer:
                     seen = await session.get(InboxRecord, (self.group, event.id))
                     if seen is not None:
                         return "duplicate"
-                    session.add(
-                        InboxRecord(
-                            consumer=self.group,
-                            event_id=event.id,
-                            event_type=event.type,
-                            topic=record.topic,
-                            partition=record.partition,
-                            offset=record.offset,
-                        )
-                    )
+                    session.add(self._inbox_row(record, event))
                     await session.flush()
                     await handler(payload, event=event, session=session)
             except sa.exc.IntegrityError:
@@ -285,6 +344,53 @@ class IdempotentConsumer:
                     return "duplicate"
                 raise
         return "handled"
+
+    async def handle_batch(self, run: list[Delivery]) -> list[str]:
+        """Run several handlers and their inbox inserts in one transaction; each outcome as in handle_once.
+
+        Each handler starts from an empty identity map (everything before it is flushed and
+        expunged), so it sees the rows the earlier ones wrote exactly as if they had committed.
+        """
+        async with self.db.session() as session, session.begin():
+            ids = [delivery.event.id for delivery in run]
+            seen = set(
+                (
+                    await session.execute(
+                        sa.select(col(InboxRecord.event_id)).where(
+                            col(InboxRecord.consumer) == self.group, col(InboxRecord.event_id).in_(ids)
+                        )
+                    )
+                ).scalars()
+            )
+            outcomes: list[str] = []
+            for delivery in run:
+                event = delivery.event
+                if event.id in seen:
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(event.id)
+                session.add(self._inbox_row(delivery.record, event))
+                token = bind_correlation_id(event.correlationid)
+                started = time.perf_counter()
+                try:
+                    await delivery.handler(delivery.payload, event=event, session=session)
+                    await session.flush()
+                finally:
+                    reset_correlation_id(token)
+                session.expunge_all()
+                HANDLER_LATENCY.labels(self.service, event.type).observe(time.perf_counter() - started)
+                outcomes.append("handled")
+        return outcomes
+
+    def _inbox_row(self, record: ConsumerRecord[bytes, bytes], event: CloudEvent) -> InboxRecord:
+        return InboxRecord(
+            consumer=self.group,
+            event_id=event.id,
+            event_type=event.type,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
 
     async def _seen(self, event_id: UUID) -> bool:
         async with self.db.session() as session:

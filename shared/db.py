@@ -75,9 +75,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
         if not self.sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size)
+            # A server can drop idle connections; a SQLite file cannot, so it skips the extra round trip.
+            options.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
         self.engine = create_async_engine(url, **options)
         if self.sqlite:
             _prepare_sqlite(self.engine, url)

@@ -39,6 +39,8 @@ class KafkaSettings(BaseSettings):
     topic_replication_factor: int = Field(1, ge=1, validation_alias="KAFKA_TOPIC_REPLICATION_FACTOR")
     max_handler_attempts: int = Field(3, ge=1, validation_alias="CONSUMER_MAX_ATTEMPTS")
     retry_backoff_ms: int = Field(200, ge=1, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
+    # Events of one partition handled in one transaction (1: a transaction per event).
+    batch_size: int = Field(50, ge=1, le=500, validation_alias="CONSUMER_BATCH_SIZE")
 
     def topic(self, stream: str) -> str:
         """Full topic name for a stream such as ``requests``."""

@@ -25,7 +25,13 @@ from shared.settings import KafkaSettings
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 from tests.support.polling import eventually
-from tests.support.probe_consumer import FAIL_ALWAYS, SUBSCRIPTION, create_effects_table, effect_counts
+from tests.support.probe_consumer import (
+    FAIL_ALWAYS,
+    SUBSCRIPTION,
+    create_effects_table,
+    effect_counts,
+    transactions_of,
+)
 
 KEY = b"same-aggregate"  # one key → one partition → order is the order sent
 
@@ -162,6 +168,51 @@ async def test_poison_goes_to_dead_letter_with_origin_and_later_messages_are_han
     assert b"always fails" in by_value[always_fails.encode()]["vidnova-dlq-error"]
 
 
+async def _consume_preloaded(infra: Infra, events: list[CloudEvent], until: CloudEvent) -> Probe:
+    """A fresh probe whose consumer starts only after ``events`` are on the topic, run until ``until``."""
+    probe = await _probe(infra)
+    await probe.send(*(event.encode() for event in events))
+    consumer = IdempotentConsumer(SUBSCRIPTION, db=probe.db, kafka=probe.kafka, service="probe")
+    task = asyncio.create_task(consumer.run())
+    try:
+        await probe.wait_handled(until)
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 30)
+        assert probe.producer is not None
+        await probe.producer.stop()
+    return probe
+
+
+async def test_events_that_arrive_together_are_handled_in_one_transaction(infra: Infra) -> None:
+    events = [submitted() for _ in range(10)]
+    probe = await _consume_preloaded(infra, events, until=events[-1])
+    try:
+        counts = await effect_counts(probe.db)
+        txns = await transactions_of(probe.db, [str(e.id) for e in events])
+    finally:
+        await probe.db.dispose()
+    assert [counts[str(e.id)] for e in events] == [1] * 10
+    # Fetched together, so batched: one transaction per event would give 10 (CONSUMER_BATCH_SIZE=1 does).
+    assert len(set(txns.values())) < len(events), txns
+
+
+async def test_a_poison_event_in_a_batch_costs_its_neighbours_nothing(infra: Infra) -> None:
+    """The batch rolls back whole; each event is then handled alone, the poison dead-lettered."""
+    good = [submitted() for _ in range(8)]
+    poison = submitted(created_by=FAIL_ALWAYS)
+    probe = await _consume_preloaded(infra, [*good[:4], poison, *good[4:]], until=good[-1])
+    try:
+        counts = await effect_counts(probe.db)
+        letters = await _dead_letters(probe.kafka, expected=1)
+    finally:
+        await probe.db.dispose()
+    assert {str(e.id): counts.get(str(e.id)) for e in good} == {str(e.id): 1 for e in good}
+    assert str(poison.id) not in counts
+    assert [record.value for record in letters] == [poison.encode()]
+    assert dict(letters[0].headers)["vidnova-dlq-attempts"] == b"3"
+
+
 def _spawn(probe: Probe, mode: str, marker: CloudEvent, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -179,13 +230,15 @@ def _spawn(probe: Probe, mode: str, marker: CloudEvent, log: Path) -> subprocess
         )
 
 
-async def _crash_then_restart(infra: Infra, mode: str) -> dict[str, int]:
-    """Send marker + sentinel; run the consumer in ``mode`` until it SIGKILLs itself; restart it normally."""
+async def _crash_then_restart(infra: Infra, mode: str, *, batch: int = 1) -> dict[str, int]:
+    """Send ``batch - 1`` events, the marker, then run the consumer in ``mode`` until it SIGKILLs itself;
+    send a sentinel and restart it normally. Effects per event of the batch, and of the sentinel."""
     probe = await _probe(infra)
     log = infra.tmp_dir / f"{probe.kafka.topic_prefix}-{mode}.log"
     marker, sentinel = submitted(), submitted()
+    batch_events = [*(submitted() for _ in range(batch - 1)), marker]
     try:
-        await probe.send(marker.encode())
+        await probe.send(*(event.encode() for event in batch_events))
         crashing = _spawn(probe, mode, marker, log)
         code = await eventually(
             lambda: asyncio.sleep(0, crashing.poll()),
@@ -206,7 +259,10 @@ async def _crash_then_restart(infra: Infra, mode: str) -> dict[str, int]:
         finally:
             restarted.send_signal(signal.SIGTERM)
             await asyncio.to_thread(restarted.wait, 30)
-        return {str(marker.id): counts.get(str(marker.id), 0), "sentinel": counts[str(sentinel.id)]}
+        return {
+            **{str(event.id): counts.get(str(event.id), 0) for event in batch_events},
+            "sentinel": counts[str(sentinel.id)],
+        }
     finally:
         assert probe.producer is not None
         await probe.producer.stop()
@@ -216,6 +272,11 @@ async def _crash_then_restart(infra: Infra, mode: str) -> dict[str, int]:
 async def test_sigkill_after_db_commit_before_offset_commit_causes_no_duplicate(infra: Infra) -> None:
     counts = await _crash_then_restart(infra, "crash-after-db-commit")
     assert sorted(counts.values()) == [1, 1], counts
+
+
+async def test_sigkill_after_a_batch_commit_before_offset_commit_causes_no_duplicate(infra: Infra) -> None:
+    counts = await _crash_then_restart(infra, "crash-after-db-commit", batch=6)
+    assert sorted(counts.values()) == [1] * 7, counts
 
 
 async def test_harness_catches_an_offset_committed_before_the_db_commit(infra: Infra) -> None:

@@ -15,13 +15,13 @@ import asyncio
 import os
 import signal
 import sys
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.consumer import Handler, IdempotentConsumer, Subscription
+from shared.consumer import Delivery, Handler, IdempotentConsumer, Subscription
 from shared.db import Database
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import Payload, RequestSubmitted
@@ -30,17 +30,25 @@ from shared.settings import KafkaSettings
 FAIL_ALWAYS = "always-fails"
 
 EFFECTS_DDL = (
-    "CREATE TABLE IF NOT EXISTS probe_effects (event_id VARCHAR(36) NOT NULL, request_id VARCHAR(36))"
+    "CREATE TABLE IF NOT EXISTS probe_effects"
+    " (event_id VARCHAR(36) NOT NULL, request_id VARCHAR(36), txn VARCHAR(32) NOT NULL)"
 )
 
 
 async def record_effect(payload: RequestSubmitted, *, event: CloudEvent, session: AsyncSession) -> None:
-    """The observable effect: one row per handling (no unique key, so duplicates would show)."""
+    """The observable effect: one row per handling (no unique key, so duplicates would show).
+
+    ``txn`` names the session the handler ran in: events handled in one transaction share it.
+    """
     if payload.created_by == FAIL_ALWAYS:
         raise RuntimeError("this event always fails to be handled")
     await session.execute(
-        sa.text("INSERT INTO probe_effects (event_id, request_id) VALUES (:e, :r)"),
-        {"e": str(event.id), "r": str(payload.request_id)},
+        sa.text("INSERT INTO probe_effects (event_id, request_id, txn) VALUES (:e, :r, :t)"),
+        {
+            "e": str(event.id),
+            "r": str(payload.request_id),
+            "t": session.info.setdefault("probe_txn", uuid4().hex),
+        },
     )
 
 
@@ -57,6 +65,13 @@ async def effect_counts(db: Database) -> dict[str, int]:
         return {str(event_id): int(count) for event_id, count in rows.all()}
 
 
+async def transactions_of(db: Database, event_ids: list[str]) -> dict[str, str]:
+    """event id → the transaction its effect was written in."""
+    async with db.session() as session:
+        rows = await session.execute(sa.text("SELECT event_id, txn FROM probe_effects"))
+        return {str(event_id): str(txn) for event_id, txn in rows.all() if str(event_id) in event_ids}
+
+
 async def create_effects_table(db: Database) -> None:
     """The probe's own table, beside the service tables the migrations created."""
     async with db.engine.begin() as connection:
@@ -68,9 +83,15 @@ def _die() -> None:
 
 
 class CrashAfterDbCommit(IdempotentConsumer):
-    """Dies between the handler's commit and the offset commit."""
+    """Dies between the handlers' commit and the offset commit (one event or a batch with the marker)."""
 
     marker: UUID
+
+    async def handle_batch(self, run: list[Delivery]) -> list[str]:
+        outcomes = await super().handle_batch(run)
+        if any(delivery.event.id == self.marker for delivery in run):
+            _die()
+        return outcomes
 
     async def handle_once(
         self, record: ConsumerRecord, event: CloudEvent, payload: Payload, handler: Handler

@@ -1,7 +1,8 @@
 """The read model on the real database: any arrival order, with redeliveries, ends in the in-order state.
 
-Events go through the service's own handlers inside the idempotent consumer's inbox transaction
-(``IdempotentConsumer.handle_once``), one transaction per delivery, as the consumer runs them.
+Events go through the service's own handlers inside the idempotent consumer's inbox transaction,
+as the consumer runs them: one transaction per delivery (``IdempotentConsumer.handle_once``) or
+several consecutive deliveries in one transaction (``IdempotentConsumer.handle_batch``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from services.requests.models import Request
 from services.requests.schemas import RequestCreate
 from services.requests.service import submit_request
 from shared.auth import Principal
-from shared.consumer import IdempotentConsumer
+from shared.consumer import Delivery, IdempotentConsumer
 from shared.db import Database
 from shared.events import payloads as p
 from shared.events.envelope import CloudEvent, new_event
@@ -105,8 +106,10 @@ def envelope(request: Request, lots: dict[int, uuid.UUID], event: Event, at: dat
     return new_event(payload, source="allocation").model_copy(update={"time": at})
 
 
-async def deliver_all(db: Database, requested: int, history: list[Event], order: list[int]) -> dict[str, Any]:
-    """File a request, deliver ``history`` in ``order`` (indices may repeat), return what was recorded."""
+async def deliver_all(
+    db: Database, requested: int, history: list[Event], order: list[int], *, batch: int = 1
+) -> dict[str, Any]:
+    """File a request, deliver ``history`` in ``order`` (indices may repeat), ``batch`` per transaction."""
     consumer = IdempotentConsumer(SUBSCRIPTION, db=db, kafka=KafkaSettings(), service="requests")
     async with db.session() as session, session.begin():
         body = RequestCreate.model_validate(request_body(quantity=requested))
@@ -115,11 +118,18 @@ async def deliver_all(db: Database, requested: int, history: list[Event], order:
     lots = {e.allocation: uuid.uuid4() for e in history}
     start = datetime.now(UTC)
     envelopes = [envelope(request, lots, e, start + timedelta(milliseconds=i)) for i, e in enumerate(history)]
+    deliveries = []
     for offset, index in enumerate(order):
         event = envelopes[index]
         record = SimpleNamespace(topic="allocations", partition=0, offset=offset)
         payload = event.payload()
-        await consumer.handle_once(record, event, payload, HANDLERS[type(payload)])
+        deliveries.append(Delivery(record, event, payload, HANDLERS[type(payload)]))  # type: ignore[arg-type]
+    for start_at in range(0, len(deliveries), batch):
+        run = deliveries[start_at : start_at + batch]
+        if batch == 1:
+            await consumer.handle_once(run[0].record, run[0].event, run[0].payload, run[0].handler)
+        else:
+            await consumer.handle_batch(run)
     async with db.session() as session:
         stored = await session.get(Request, request.id)
         assert stored is not None
@@ -146,7 +156,8 @@ def test_any_arrival_order_with_redeliveries_ends_in_the_in_order_state(database
         indices = list(range(len(events)))
         redelivered = data.draw(st.lists(st.sampled_from(indices), max_size=5)) if indices else []
         order = data.draw(st.permutations(indices + redelivered))
-        seen = loop.run_until_complete(deliver_all(db, requested, events, order))
+        batch = data.draw(st.integers(min_value=1, max_value=4), label="events per transaction")
+        seen = loop.run_until_complete(deliver_all(db, requested, events, order, batch=batch))
 
         expected = fold(requested, events)
         request: Request = seen["request"]
