@@ -44,7 +44,10 @@ async def record_demand(
         )
     )
     await session.flush()
-    return await rematch(session, category=payload.category, policy=policy, cause=cause)
+    # Only the new demand can take anything: the backlog already fits none of the free stock.
+    return await rematch(
+        session, category=payload.category, policy=policy, cause=cause, only=payload.request_id
+    )
 
 
 async def change_priority(

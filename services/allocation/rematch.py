@@ -2,6 +2,11 @@
 
 Runs inside the transaction that changed demand or stock, after that transaction took the category's
 lock (``locks.lock_category``), so the proposals commit or vanish together with their cause.
+
+Invariant: after every run, no unmet demand of a category fits any of its free stock (the engine's
+answer is maximal). So new stock, or stock coming back, must be matched against the whole backlog,
+but a *new demand* can only take stock nobody else could use: it is matched alone (``only``), at the
+cost of the free stock, not of the backlog, with the same proposals the whole run would make.
 """
 
 from __future__ import annotations
@@ -49,14 +54,18 @@ async def rematch(
     policy: Policy,
     cause: CloudEvent | None,
     now: datetime | None = None,
+    only: UUID | None = None,
 ) -> MatchOutcome:
-    """Propose the category's free stock for its unmet demand; the caller holds the category's lock."""
+    """Propose the category's free stock for its unmet demand; the caller holds the category's lock.
+
+    ``only``: the request whose demand is new; the rest of the backlog cannot change (module doc).
+    """
     now = now or utcnow()
-    demands = await _unmet_demands(session, category)
+    demands = await _unmet_demands(session, category, only)
     if not demands:
         return MatchOutcome()
     lots = await _free_lots(session, category)
-    proposals = _propose(demands, lots, await _rejected_lots(session, category)) if lots else []
+    proposals = _propose(demands, lots, await _rejected_lots(session, category, only)) if lots else []
     outcome = MatchOutcome()
     taken: Counter[UUID] = Counter()
     if proposals:
@@ -70,16 +79,13 @@ async def rematch(
     return outcome
 
 
-async def _unmet_demands(session: AsyncSession, category: str) -> dict[UUID, Demand]:
-    rows = await session.exec(
-        select(Demand)
-        .where(
-            col(Demand.category) == category,
-            col(Demand.open),
-            ledger.demand_committed() < col(Demand.quantity),
-        )
-        .execution_options(populate_existing=True)
+async def _unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
+    query = select(Demand).where(
+        col(Demand.category) == category, col(Demand.open), ledger.demand_committed() < col(Demand.quantity)
     )
+    if only is not None:
+        query = query.where(col(Demand.request_id) == only)
+    rows = await session.exec(query.execution_options(populate_existing=True))
     return {demand.request_id: demand for demand in rows.all()}
 
 
@@ -96,13 +102,18 @@ async def _free_lots(session: AsyncSession, category: str) -> dict[UUID, Lot]:
     return {lot.id: lot for lot in rows.all()}
 
 
-async def _rejected_lots(session: AsyncSession, category: str) -> dict[UUID, frozenset[UUID]]:
+async def _rejected_lots(
+    session: AsyncSession, category: str, only: UUID | None
+) -> dict[UUID, frozenset[UUID]]:
     """Per open request of the category, the lots a coordinator rejected for it (never proposed again)."""
-    rows = await session.execute(
+    query = (
         sa.select(col(Allocation.request_id), col(Allocation.lot_id))
         .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
         .where(col(Demand.category) == category, col(Demand.open), col(Allocation.status) == "rejected")
     )
+    if only is not None:
+        query = query.where(col(Allocation.request_id) == only)
+    rows = await session.execute(query)
     excluded: dict[UUID, set[UUID]] = {}
     for request_id, lot_id in rows.all():
         excluded.setdefault(request_id, set()).add(lot_id)
