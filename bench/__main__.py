@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only raw,system,matching]`: measure, write bench/results/<UTC>.{json,md}."""
+"""`python -m bench [--quick] [--only raw,system,matching,soak]`: measure, write bench/results/<UTC>.*."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ from bench.machine import load_average, machine_facts
 from bench.report import Report, Section, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("raw", "system", "matching")
+SECTIONS = ("raw", "system", "matching", "soak")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller runs, no 100k matching (~2 min)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: raw,system,matching")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller runs, no 100k matching or soak (~4 min)"
+    )
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ",".join(SECTIONS))
+    parser.add_argument(
+        "--soak-requests", type=int, default=None, help="requests in the long run (100,000; --quick 2,000)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results directory")
     args = parser.parse_args(argv)
     args.sections = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from bench.matching import run_matching
     from bench.raw import RawLimits, run_raw
+    from bench.soak import run_soak
     from bench.system import run_system
 
     started_at = datetime.now(UTC)
@@ -71,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "matching" in args.sections:
             sections.append(_guarded("matching", "3. Matching", lambda: run_matching(quick=args.quick)))
+        if "soak" in args.sections:
+            sections.append(
+                _guarded(
+                    "soak",
+                    "4. The long run",
+                    lambda: run_soak(work_dir, quick=args.quick, raw=raw, requests=args.soak_requests),
+                )
+            )
     machine["load_average_at_end"] = load_average()
     report = Report(
         started_at=started_at,

@@ -153,16 +153,16 @@ def run_system(work_dir: Path, *, quick: bool, raw: RawLimits | None) -> Section
     return section
 
 
-def provision_stock(stack: RunningStack) -> dict[str, Any]:
+def provision_stock(stack: RunningStack, *, lots: int = LOTS, units: int = LOT_UNITS) -> dict[str, Any]:
     """Register donor lots that fit every bench request, if the allocation service has the lots API."""
     headers = stack.headers("donor", donor_id="bench-donor")
     created, answer = 0, ""
     with httpx.Client(headers=headers, timeout=30.0) as client:
-        for n in range(LOTS):
+        for n in range(lots):
             body = {
                 "category": "generator",
                 "specs": {"power_kw": 500, "fuel": "diesel", "phases": "three"},
-                "quantity": LOT_UNITS,
+                "quantity": units,
                 "location": {"region": REGIONS[n % len(REGIONS)], "site": f"Bench depot {n}"},
                 "available_from": date.today().isoformat(),
                 "eligible_regions": None,
@@ -173,7 +173,7 @@ def provision_stock(stack: RunningStack) -> dict[str, Any]:
                 answer = f"POST /v1/lots → {response.status_code} {response.text[:200]}"
                 break
             created += 1
-    return {"lots": created, "units": created * LOT_UNITS, "lots_api": answer or "201 Created"}
+    return {"lots": created, "units": created * units, "lots_api": answer or "201 Created"}
 
 
 def _requests_url(stack: RunningStack) -> str:
