@@ -114,7 +114,7 @@ def _slice(stack: RunningStack, count: int) -> LoadResult:
         _requests_url(stack),
         rate_per_s=0,
         count=count,
-        duration_s=max(60.0, count / 5),
+        duration_s=min(600.0, max(60.0, count / 5)),  # bench.load refuses more than 600 s
         concurrency=CONCURRENCY,
         token=stack.token("coordinator"),
     )

@@ -197,18 +197,19 @@ class IdempotentConsumer:
         for record in records:
             if not self._owns(tp):
                 return  # what is not marked done is re-read by the partition's next owner
-            delivery = await self._triage(record)
-            if delivery is None:  # dead-lettered or ignored: done once the records before it are
-                if run and not await self._handle_run(tp, run):
+            triaged = self._triage(record)
+            if isinstance(triaged, Delivery):
+                run.append(triaged)
+                if len(run) < self.kafka.batch_size:
+                    continue
+            if run:  # the records before this one come first
+                handled, run = await self._handle_run(tp, run), []
+                if not handled:
                     return
-                run = []
+            if isinstance(triaged, Exception):
+                await self._dead_letter(record, triaged, attempts=0)
+            if not isinstance(triaged, Delivery):
                 self._done[tp] = record.offset + 1
-                continue
-            run.append(delivery)
-            if len(run) >= self.kafka.batch_size:
-                if not await self._handle_run(tp, run):
-                    return
-                run = []
         if run:
             await self._handle_run(tp, run)
 
@@ -217,13 +218,12 @@ class IdempotentConsumer:
             not self._stopping.is_set() and self._consumer is not None and tp in self._consumer.assignment()
         )
 
-    async def _triage(self, record: ConsumerRecord[bytes, bytes]) -> Delivery | None:
-        """Decode a record; None when it needs no handling (dead-lettered as malformed, or ignored)."""
+    def _triage(self, record: ConsumerRecord[bytes, bytes]) -> Delivery | Exception | None:
+        """A delivery to handle, why a record is poison (malformed, unknown type), or None if ignored."""
         try:
             event, payload = decode_event(record.value)
         except (MalformedEvent, UnknownEventType) as exc:
-            await self._dead_letter(record, exc, attempts=0)
-            return None
+            return exc
         handler = self.handlers.get(event.type)
         if handler is None:
             EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
