@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import OUTBOX_PENDING_KEY, Database, UTCDateTime, utcnow
+from shared.db import OUTBOX_PENDING_KEY, Database, UTCDateTime, stage_insert, utcnow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
@@ -55,18 +55,22 @@ class OutboxRecord(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
 
 
-def add_event(session: AsyncSession, event: CloudEvent) -> OutboxRecord:
+OUTBOX_TABLE: sa.Table = OutboxRecord.__table__  # type: ignore[attr-defined]
+
+
+def add_event(session: AsyncSession, event: CloudEvent) -> None:
     """Stage an event in the caller's transaction; it is published only if that transaction commits."""
-    record = OutboxRecord(
-        event_id=event.id,
-        event_type=event.type,
-        stream=lookup(event.type).stream,
-        key=event.subject,
-        payload=event.encode().decode(),
-    )
-    session.add(record)
+    row = {
+        "event_id": event.id,
+        "event_type": event.type,
+        "stream": lookup(event.type).stream,
+        "key": event.subject,
+        "payload": event.encode().decode(),
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+    stage_insert(session, OUTBOX_TABLE, row)
     session.info[OUTBOX_PENDING_KEY] = True
-    return record
 
 
 def emit(

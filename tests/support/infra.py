@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 
+from shared.db import is_sqlite
 from vidnova.broker import EmbeddedBroker, port_answers
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -70,6 +71,8 @@ def choose_broker() -> BrokerChoice:
 def choose_database() -> DatabaseChoice:
     """TEST_DATABASE_URL, else testcontainers PostgreSQL, else local PostgreSQL, else SQLite."""
     if os.environ.get("TEST_DATABASE_URL"):
+        if is_sqlite(os.environ["TEST_DATABASE_URL"]):
+            return DatabaseChoice("sqlite")  # a fresh file per service and stack, as below
         return DatabaseChoice("external", os.environ["TEST_DATABASE_URL"])
     if docker_answers():
         return DatabaseChoice("testcontainers")
