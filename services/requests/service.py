@@ -76,8 +76,8 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
         created_by=principal.sub,
     )
     event = emit(session, submitted, source=SOURCE)
-    add_timeline(session, request, event, summarize(submitted))
-    await session.flush()
+    await session.flush()  # the timeline entry references the request row
+    await add_timeline(session, request, event, summarize(submitted))
     return request
 
 
@@ -100,7 +100,7 @@ async def _next_number(session: AsyncSession, region: str, year: int) -> int:
         .on_conflict_do_update(index_elements=["region", "year"], set_={"last": col(RefCounter.last) + 1})
         .returning(col(RefCounter.last))
     )
-    return int((await session.execute(statement)).scalar_one())
+    return int((await (await session.connection()).execute(statement)).scalar_one())
 
 
 async def cancel_request(
@@ -121,7 +121,7 @@ async def cancel_request(
         cancelled_by=principal.sub,
     )
     event = emit(session, cancelled, source=SOURCE)
-    add_timeline(session, request, event, summarize(cancelled))
+    await add_timeline(session, request, event, summarize(cancelled))
     await settle(session, request, cause=event)
     return request
 
@@ -145,7 +145,7 @@ async def change_priority(
     )
     request.priority = priority
     event = emit(session, updated, source=SOURCE)
-    add_timeline(session, request, event, summarize(updated))
+    await add_timeline(session, request, event, summarize(updated))
     return request
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from services.requests.consumers import HANDLERS, SUBSCRIPTION
 from services.requests.domain import derive_status
-from services.requests.models import Request
+from services.requests.models import Request, TimelineEntry
 from services.requests.schemas import RequestCreate
 from services.requests.service import submit_request
 from shared.auth import Principal
@@ -123,7 +123,7 @@ async def deliver_all(
         event = envelopes[index]
         record = SimpleNamespace(topic="allocations", partition=0, offset=offset)
         payload = event.payload()
-        deliveries.append(Delivery(record, event, payload, HANDLERS[type(payload)]))  # type: ignore[arg-type]
+        deliveries.append(Delivery(record, event, payload, HANDLERS[type(payload)]))
     for start_at in range(0, len(deliveries), batch):
         run = deliveries[start_at : start_at + batch]
         if batch == 1:
@@ -137,8 +137,8 @@ async def deliver_all(
             sa.text("SELECT event_type, payload FROM outbox WHERE key = :key ORDER BY id"),
             {"key": str(request.id)},
         )
-        timeline = await session.execute(
-            sa.text("SELECT event_id FROM request_timeline WHERE request_id = :id"), {"id": request.id}
+        timeline = await session.execute(  # typed: SQLite stores UUIDs as text, PostgreSQL natively
+            sa.select(TimelineEntry.event_id).where(TimelineEntry.request_id == request.id)
         )
         return {
             "request": stored,
