@@ -185,12 +185,18 @@ class IdempotentConsumer:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
+        interval = self.kafka.commit_interval_ms / 1000
+        last_commit = time.monotonic()
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
                 async with self._processing:
                     await self._process_partition(tp, records)
-                    await self._commit({tp})
+            # An offset commit is a broker round trip: one per interval, not one per batch.
+            if self._done and (not batches or time.monotonic() - last_commit >= interval):
+                async with self._processing:
+                    await self._commit(set(self._done))
+                last_commit = time.monotonic()
 
     async def _process_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
@@ -272,12 +278,15 @@ class IdempotentConsumer:
             for tp in revoked:
                 self._done.pop(tp, None)
 
-    async def _commit(self, partitions: set[TopicPartition]) -> None:
+    async def _commit(
+        self, partitions: set[TopicPartition], consumer: AIOKafkaConsumer | None = None
+    ) -> None:
+        consumer = consumer or self._consumer
         offsets = {tp: offset for tp, offset in self._done.items() if tp in partitions}
-        if not offsets or self._consumer is None:
+        if not offsets or consumer is None:
             return
         try:
-            await self._consumer.commit(offsets)
+            await consumer.commit(offsets)
         except CommitFailedError as exc:
             # The group moved on; the new owner re-reads these and the inbox makes them no-ops.
             log.warning(
@@ -440,10 +449,13 @@ class IdempotentConsumer:
         if consumer is not None:
             async with self._processing:
                 try:
-                    await self._commit(set(self._done))
+                    await self._commit(set(self._done), consumer)
                 except KafkaError as exc:
                     # Uncommitted offsets are re-read later; the inbox makes them no-ops.
                     log.warning("final offset commit failed", extra={"group": self.group, "error": str(exc)})
+                # Positions belong to this membership: a new one (perhaps on a broker that lost its
+                # data) starts from the group's committed offsets, never from what this one handled.
+                self._done.clear()
             await consumer.stop()
         dlq, self._dlq = self._dlq, None
         if dlq is not None:

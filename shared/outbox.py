@@ -208,13 +208,13 @@ class OutboxRelay:
     ) -> None:
         now = utcnow()
         failed = {row.id: str(o) for row, o in zip(rows, outcomes, strict=True) if o is not None}
-        async with self.db.session() as session, session.begin():
+        async with self.db.engine.begin() as connection:
             if ids:
-                await session.execute(
+                await connection.execute(
                     sa.update(OutboxRecord).where(col(OutboxRecord.id).in_(ids)).values(published_at=now)
                 )
             for row_id, error in failed.items():
-                await session.execute(
+                await connection.execute(
                     sa.update(OutboxRecord)
                     .where(col(OutboxRecord.id) == row_id)
                     .values(attempts=OutboxRecord.attempts + 1, last_error=error[:2000])

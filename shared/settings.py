@@ -41,6 +41,9 @@ class KafkaSettings(BaseSettings):
     retry_backoff_ms: int = Field(200, ge=1, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
     # Events of one partition handled in one transaction (1: a transaction per event).
     batch_size: int = Field(50, ge=1, le=500, validation_alias="CONSUMER_BATCH_SIZE")
+    # Handled offsets are committed at most this often (0: after every batch), and whenever a poll
+    # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
+    commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
 
     def topic(self, stream: str) -> str:
         """Full topic name for a stream such as ``requests``."""

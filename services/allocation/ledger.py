@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.domain import Counter, UnitMoves
 from services.allocation.models import Demand, Lot
+from shared.db import flushed_connection
 
 
 class StockConflict(RuntimeError):
@@ -38,9 +39,10 @@ def demand_committed() -> sa.ColumnElement[int]:
 
 async def reserve(session: AsyncSession, *, lots: Mapping[UUID, int], demands: Mapping[UUID, int]) -> None:
     """Count units as proposed on each lot and demand, only where they still fit; else StockConflict."""
+    connection = await flushed_connection(session)
     for lot_id in sorted(lots):
         units = lots[lot_id]
-        fits = await session.execute(
+        fits = await connection.execute(
             sa.update(Lot)
             .where(
                 col(Lot.id) == lot_id,
@@ -48,13 +50,12 @@ async def reserve(session: AsyncSession, *, lots: Mapping[UUID, int], demands: M
                 lot_committed() + units <= col(Lot.quantity),
             )
             .values(proposed=col(Lot.proposed) + units)
-            .execution_options(synchronize_session=False)
         )
         if _rowcount(fits) != 1:
             raise StockConflict(f"lot {lot_id} no longer has {units} free unit(s)")
     for request_id in sorted(demands):
         units = demands[request_id]
-        fits = await session.execute(
+        fits = await connection.execute(
             sa.update(Demand)
             .where(
                 col(Demand.request_id) == request_id,
@@ -62,7 +63,6 @@ async def reserve(session: AsyncSession, *, lots: Mapping[UUID, int], demands: M
                 demand_committed() + units <= col(Demand.quantity),
             )
             .values(proposed=col(Demand.proposed) + units)
-            .execution_options(synchronize_session=False)
         )
         if _rowcount(fits) != 1:
             raise StockConflict(f"request {request_id} no longer has {units} unmet unit(s)")
@@ -73,15 +73,14 @@ async def shift(session: AsyncSession, *, lot_id: UUID, request_id: UUID, moves:
     lot_values: dict[str, Any] = _increments(Lot, moves.lot)
     if moves.lot_quantity:
         lot_values["quantity"] = col(Lot.quantity) + moves.lot_quantity
+    connection = await flushed_connection(session)
     for table, key, values in (
         (Lot, col(Lot.id) == lot_id, lot_values),
         (Demand, col(Demand.request_id) == request_id, _increments(Demand, moves.demand)),
     ):
         if not values:
             continue
-        changed = await session.execute(
-            sa.update(table).where(key).values(**values).execution_options(synchronize_session=False)
-        )
+        changed = await connection.execute(sa.update(table).where(key).values(**values))
         if _rowcount(changed) != 1:
             raise LookupError(f"{table.__tablename__} row for {lot_id}/{request_id} is missing")
 

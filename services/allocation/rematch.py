@@ -27,7 +27,7 @@ from services.allocation.events import SOURCE, allocation_event, waitlisted
 from services.allocation.locks import lock_category
 from services.allocation.models import Allocation, Demand, Lot
 from services.allocation.settings import Policy
-from shared.db import utcnow
+from shared.db import flushed_connection, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import AllocationProposed
 from shared.geography import distance_km, get_region
@@ -113,7 +113,7 @@ async def _rejected_lots(
     )
     if only is not None:
         query = query.where(col(Allocation.request_id) == only)
-    rows = await session.execute(query)
+    rows = await (await flushed_connection(session)).execute(query)
     excluded: dict[UUID, set[UUID]] = {}
     for request_id, lot_id in rows.all():
         excluded.setdefault(request_id, set()).add(lot_id)
@@ -202,6 +202,7 @@ async def _report_waitlist(
     outcome: MatchOutcome,
 ) -> None:
     """Tell of units left waiting, but only where their number changed since the last report."""
+    connection = await flushed_connection(session)
     for request_id in sorted(demands):
         demand = demands[request_id]
         waiting = demand.unmet - taken[request_id]
@@ -211,11 +212,8 @@ async def _report_waitlist(
             reason = waitlist_reason(category=demand.category, quantity=demand.quantity, uncovered=waiting)
             emit(session, waitlisted(demand, unmet=waiting, reason=reason), source=SOURCE, caused_by=cause)
             outcome.waitlisted[request_id] = waiting
-        await session.execute(
-            sa.update(Demand)
-            .where(col(Demand.request_id) == request_id)
-            .values(waitlisted_reported=waiting)
-            .execution_options(synchronize_session=False)
+        await connection.execute(
+            sa.update(Demand).where(col(Demand.request_id) == request_id).values(waitlisted_reported=waiting)
         )
 
 
