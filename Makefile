@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/vidnova up
 
+# The whole suite on the infrastructure SPEC §8 picks (PostgreSQL here), then the integration tests
+# again on SQLite files: the embedded default's database and its own driver (shared/sqlite_driver.py).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+	TEST_DATABASE_URL=sqlite+aiosqlite:// $(BIN)/python -m pytest -q tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
