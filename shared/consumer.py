@@ -26,7 +26,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import Database, UTCDateTime, utcnow
+from shared.db import TRANSIENT_DB_ERRORS, Database, UTCDateTime, utcnow
 from shared.events.envelope import CloudEvent, decode_event
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
@@ -43,13 +43,7 @@ from shared.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 # Infrastructure failures: the event is not at fault, so it is retried until the database returns.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
+TRANSIENT_ERRORS = TRANSIENT_DB_ERRORS
 
 
 class InboxRecord(SQLModel, table=True):

@@ -16,6 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.sqlite_driver import inline_sqlite_dbapi
 
+# The database, not the work, is at fault: a consumer waits and retries, an HTTP caller gets 503.
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,  # no connection free within the pool timeout (SQLite: the writer queue)
+    ConnectionError,
+    TimeoutError,
+)
+
 OUTBOX_PENDING_KEY = "vidnova.outbox_pending"
 STAGED_ROWS_KEY = "vidnova.staged_rows"
 SQLITE_QUEUE_TIMEOUT_S = 30.0  # as long as busy_timeout: how long a transaction waits for its turn

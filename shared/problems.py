@@ -15,6 +15,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import TRANSIENT_DB_ERRORS
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
@@ -108,8 +110,20 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Nothing was written (the transaction never committed): the caller may retry as it is.
+    log.warning("database unavailable", extra={"path": request.url.path, "error": f"{type(exc).__name__}"})
+    response = problem_response(
+        503, "Service Unavailable", "the database is unreachable or busy; nothing was written, retry shortly"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every 4xx/5xx as problem+json."""
+    for error in TRANSIENT_DB_ERRORS:
+        app.add_exception_handler(error, _on_database_unavailable)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

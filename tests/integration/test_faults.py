@@ -107,6 +107,13 @@ async def test_readyz_is_503_while_the_database_is_unreachable(infra: Infra) -> 
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["database"]["ok"] is False
+        # A write that cannot reach its database is refused as retryable, not as a server bug.
+        async with stack.client("requests", "coordinator") as client:
+            refused = await client.post("/v1/requests", json=request_body())
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["retry-after"] == "1"
+            assert "nothing was written" in refused.json()["detail"]
     finally:
         stack.stop()
 
