@@ -6,8 +6,9 @@ fetches and closes it as four such calls, so a two-row transaction took eleven t
 the hand-overs were ~10% of each service's CPU while SQLite itself spent 30-150 µs per statement
 (profiles in the issue note of `make bench`). Here a statement runs on the event loop's thread, as
 one plain call that fetches every row, and only what can wait goes to aiosqlite's thread:
-``BEGIN IMMEDIATE`` (waits for another process's write lock, up to busy_timeout) and ``COMMIT``
-(fsync with synchronous=FULL; a checkpoint now and then). Inside a transaction that holds the
+``BEGIN IMMEDIATE`` (waits for another process's write lock, up to busy_timeout), ``COMMIT``
+(fsync with synchronous=FULL; a checkpoint now and then) and ``ROLLBACK`` (which must queue behind
+them: see ``InlineConnection``). Inside a transaction that holds the
 write lock a WAL statement never waits for another connection, so nothing inline blocks for long.
 
 The connection is shared by the two threads but never used by both at once: a session runs one
@@ -146,13 +147,9 @@ class InlineConnection(AsyncAdapt_aiosqlite_connection):
         except Exception as error:  # noqa: BLE001
             self._handle_exception(error)
 
-    def rollback(self) -> None:
-        # Inline: a WAL rollback writes nothing, and outside a transaction it is a no-op (pool resets).
-        if self._connection._connection:
-            try:
-                self._connection._conn.rollback()
-            except Exception as error:  # noqa: BLE001
-                self._handle_exception(error)
+    # rollback() stays SQLAlchemy's: on aiosqlite's thread, queued behind a BEGIN or COMMIT still
+    # running there when a cancelled task hands its connection back to the pool. Run inline, it would
+    # go first, and that BEGIN would then leave the pooled connection inside a transaction.
 
 
 class InlineSqliteDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -1,7 +1,7 @@
 """The embedded default's SQLite driver (shared.sqlite_driver) and its one-connection queue (shared.db).
 
 Always on SQLite files, whatever database the suite picked: this is the driver `make run` uses.
-Statements run inline on the event loop's thread; only BEGIN IMMEDIATE and COMMIT go to
+Statements run inline on the event loop's thread; only BEGIN IMMEDIATE, COMMIT and ROLLBACK go to
 aiosqlite's worker thread, so a lock held by another process is waited for off the loop.
 """
 
@@ -65,7 +65,7 @@ async def test_engine_uses_the_inline_driver_on_one_connection(db: Database) -> 
     assert db.engine.pool.size() == 1
 
 
-async def test_statements_run_inline_and_only_begin_and_commit_take_the_thread(
+async def test_statements_run_inline_and_only_begin_commit_and_reset_take_the_thread(
     db: Database, thread_trips: Counter[str]
 ) -> None:
     async with db.engine.begin() as connection:
@@ -79,8 +79,9 @@ async def test_statements_run_inline_and_only_begin_and_commit_take_the_thread(
         ("pump-3", 13),
         ("pump-4", 14),
     ]
-    # 3 statements: with SQLAlchemy's adapter that was ~13 trips (cursor, execute, fetch, close each).
-    assert thread_trips == Counter({"_begin_immediate": 1, "commit": 1})
+    # 3 statements: with SQLAlchemy's adapter that was ~14 trips (cursor, execute, fetch, close each).
+    # The rollback is the pool's reset when the connection comes back (a no-op after a commit).
+    assert thread_trips == Counter({"_begin_immediate": 1, "commit": 1, "rollback": 1})
 
 
 async def test_results_carry_rowcount_lastrowid_and_typed_values(db: Database) -> None:
@@ -182,3 +183,37 @@ async def test_orm_session_round_trip(db: Database) -> None:
         await session.execute(stock.insert().values(name="crane", units=1))
         connection: AsyncConnection = await session.connection()
         assert (await connection.execute(sa.select(stock.c.name))).scalar_one() == "crane"
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_connection_clean(
+    db: Database, tmp_path: Path
+) -> None:
+    # A request timed out or a client gone while BEGIN IMMEDIATE waits on aiosqlite's thread: the
+    # connection goes back to the pool, and must not come out of it later inside that transaction.
+    blocker = sqlite3.connect(tmp_path / "driver.db", isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+
+    async def write(name: str) -> None:
+        async with db.engine.begin() as connection:
+            await connection.execute(stock.insert().values(name=name, units=1))
+
+    waiting = asyncio.create_task(write("abandoned"))
+    ticks = 0
+
+    async def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return ticks
+
+    await eventually(tick, until=lambda n: n >= 20, interval_s=0.01, what="event loop ticks")
+    assert not waiting.done()
+    waiting.cancel()
+    blocker.execute("COMMIT")  # the abandoned BEGIN now succeeds on the thread; the reset must follow it
+    blocker.close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    for name in ("next", "after"):
+        await asyncio.wait_for(write(name), timeout=30)
+    async with db.engine.connect() as connection:
+        names = (await connection.execute(sa.select(stock.c.name).order_by(stock.c.id))).scalars().all()
+    assert names == ["next", "after"]

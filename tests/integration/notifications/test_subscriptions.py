@@ -40,7 +40,9 @@ async def test_invalid_subscription_is_422_naming_the_field_and_writes_nothing(
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in response.json()["errors"]]
-        assert (await client.get("/v1/subscriptions")).json()["items"] == []
+        listing = await client.get("/v1/subscriptions")
+        assert listing.status_code == 200, listing.text
+        assert listing.json()["items"] == []
 
 
 async def test_subscriptions_are_the_callers_own(harness: Harness) -> None:
