@@ -42,9 +42,6 @@ from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-# Infrastructure failures: the event is not at fault, so it is retried until the database returns.
-TRANSIENT_ERRORS = TRANSIENT_DB_ERRORS
-
 
 class InboxRecord(SQLModel, table=True):
     """An event this consumer has handled; its key makes redelivery a no-op."""
@@ -301,7 +298,7 @@ class IdempotentConsumer:
             started = time.perf_counter()
             try:
                 outcome = await self.handle_once(record, event, payload, handler)
-            except TRANSIENT_ERRORS as exc:
+            except TRANSIENT_DB_ERRORS as exc:  # the event is not at fault: wait for the database
                 # The event is fine, the database is not: wait for it rather than dead-letter good data.
                 outage += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"

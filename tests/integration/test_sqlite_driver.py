@@ -44,6 +44,18 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+async def loop_keeps_turning(turns: int = 20) -> None:
+    """Pass only if the event loop gets to run ``turns`` polls (a blocked loop never gets there)."""
+    ticks = 0
+
+    async def tick() -> int:
+        nonlocal ticks
+        ticks += 1
+        return ticks
+
+    await eventually(tick, until=lambda n: n >= turns, interval_s=0.01, what="event loop ticks")
+
+
 @pytest.fixture
 def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """What is sent to aiosqlite's worker thread, by function name (the real calls still run)."""
@@ -160,15 +172,8 @@ async def test_another_process_holding_the_write_lock_is_waited_for_off_the_even
             await connection.execute(stock.insert().values(name="waiting", units=2))
 
     writer = asyncio.create_task(write())
-    ticks = 0
-
-    async def tick() -> int:
-        nonlocal ticks
-        ticks += 1
-        return ticks
-
     # The loop keeps running while the writer waits in BEGIN IMMEDIATE on aiosqlite's thread.
-    await eventually(tick, until=lambda n: n >= 20, interval_s=0.01, what="event loop ticks")
+    await loop_keeps_turning()
     assert not writer.done()
     blocker.execute("COMMIT")
     blocker.close()
@@ -198,14 +203,7 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_con
             await connection.execute(stock.insert().values(name=name, units=1))
 
     waiting = asyncio.create_task(write("abandoned"))
-    ticks = 0
-
-    async def tick() -> int:
-        nonlocal ticks
-        ticks += 1
-        return ticks
-
-    await eventually(tick, until=lambda n: n >= 20, interval_s=0.01, what="event loop ticks")
+    await loop_keeps_turning()
     assert not waiting.done()
     waiting.cancel()
     blocker.execute("COMMIT")  # the abandoned BEGIN now succeeds on the thread; the reset must follow it
