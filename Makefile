@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt schemas clean bench fuzz
+KAFKA  ?= embedded
+
+.PHONY: run test lint fmt schemas clean bench fuzz kafka-jars postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,14 +14,27 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# `make run KAFKA=apache` runs the stack on one local Apache Kafka node instead of the embedded Tansu.
 run: $(STAMP)
-	$(BIN)/vidnova up
+	$(if $(filter apache,$(KAFKA)),$(MAKE) kafka-jars)
+	$(BIN)/vidnova up --kafka $(KAFKA)
 
-# The whole suite on the infrastructure SPEC §8 picks (PostgreSQL here), then the integration tests
-# again on SQLite files: the embedded default's database and its own driver (shared/sqlite_driver.py).
-test: $(STAMP) lint
+# The whole suite on the infrastructure SPEC §8 picks (here: a three-broker Apache Kafka cluster from
+# its Maven Central jars and a local PostgreSQL, both brought up by the two targets below), then the
+# integration tests again on the embedded default: Tansu and SQLite files with their own driver.
+# CI sets VIDNOVA_REQUIRE_PRODUCTION_INFRA=1: there a missing Kafka or PostgreSQL fails the run.
+test: $(STAMP) lint kafka-jars postgres
 	$(BIN)/python -m pytest
-	TEST_DATABASE_URL=sqlite+aiosqlite:// $(BIN)/python -m pytest -q tests/integration
+	VIDNOVA_REQUIRE_PRODUCTION_INFRA= TEST_BROKER=embedded TEST_DATABASE_URL=sqlite+aiosqlite:// \
+		$(BIN)/python -m pytest -q tests/integration
+
+# Apache Kafka's jars (the version in deploy/kafka/pom.xml) into ~/.cache/vidnova, by Maven.
+kafka-jars: $(STAMP)
+	$(BIN)/vidnova kafka fetch --if-possible
+
+# PostgreSQL on 127.0.0.1:5432, installed (Debian, root) and started when missing.
+postgres:
+	bash deploy/local/postgres-up.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

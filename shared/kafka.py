@@ -72,8 +72,12 @@ async def ensure_topics(settings: KafkaSettings, *, timeout_s: float = 30.0) -> 
     await asyncio.wait_for(admin.start(), timeout_s)
     try:
         existing = set(await admin.list_topics())
+        configs = {}
+        if settings.topic_min_insync_replicas is not None:
+            configs["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+        partitions, replicas = settings.topic_partitions, settings.topic_replication_factor
         wanted = [
-            NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
+            NewTopic(name, partitions, replicas, topic_configs=configs)
             for name in all_topics(settings)
             if name not in existing
         ]

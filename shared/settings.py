@@ -37,6 +37,11 @@ class KafkaSettings(BaseSettings):
     rebalance_timeout_ms: int = Field(3_000, ge=1000, validation_alias="KAFKA_REBALANCE_TIMEOUT_MS")
     topic_partitions: int = Field(3, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
     topic_replication_factor: int = Field(1, ge=1, validation_alias="KAFKA_TOPIC_REPLICATION_FACTOR")
+    # Set on the topics this system creates (unset: the broker's default). With three replicas and
+    # acks=all, 2 means an acknowledged event survives the loss of any one broker.
+    topic_min_insync_replicas: int | None = Field(
+        None, ge=1, validation_alias="KAFKA_TOPIC_MIN_INSYNC_REPLICAS"
+    )
     max_handler_attempts: int = Field(3, ge=1, validation_alias="CONSUMER_MAX_ATTEMPTS")
     retry_backoff_ms: int = Field(200, ge=1, validation_alias="CONSUMER_RETRY_BACKOFF_MS")
     # Events of one partition handled in one transaction (1: a transaction per event).

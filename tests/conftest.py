@@ -14,6 +14,7 @@ from tests.support.infra import (
     DatabaseChoice,
     choose_broker,
     choose_database,
+    require_production_infra,
     start_broker,
     start_database,
     stop_broker,
@@ -31,7 +32,9 @@ class Infra:
 
 @functools.cache
 def _choices() -> tuple[BrokerChoice, DatabaseChoice]:
-    return choose_broker(), choose_database()
+    broker, database = choose_broker(), choose_database()
+    require_production_infra(broker, database)
+    return broker, database
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -20,10 +20,47 @@ def _state_dir() -> Path:
     return Path(os.environ.get("VIDNOVA_STATE_DIR", ".vidnova"))
 
 
-def cmd_up(_args: argparse.Namespace) -> int:
+def cmd_up(args: argparse.Namespace) -> int:
     from vidnova.stack import up
 
-    return up(_state_dir())
+    return up(_state_dir(), kafka=args.kafka)
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    from vidnova.kafka_cluster import (
+        KafkaCluster,
+        KafkaUnavailable,
+        fetch_jars,
+        running_pids,
+        stop_by_pids,
+        wait_for_brokers,
+    )
+
+    directory = Path(args.dir) if args.dir else _state_dir() / "kafka"
+    try:
+        if args.action == "fetch":
+            print(f"Apache Kafka jars in {fetch_jars()}")
+            return 0
+        if args.action == "down":
+            print(f"stopped {stop_by_pids(directory)} Kafka node(s) of {directory}")
+            return 0
+        if running_pids(directory):
+            print(f"error: Kafka of {directory} is running; `vidnova kafka down` first", file=sys.stderr)
+            return 1
+        cluster = KafkaCluster(directory, size=args.nodes)
+        cluster.start(detached=True)
+        asyncio.run(wait_for_brokers(cluster.bootstrap_servers, cluster.size))
+    except KafkaUnavailable as exc:
+        required = os.environ.get("VIDNOVA_REQUIRE_PRODUCTION_INFRA")
+        if args.action == "fetch" and args.if_possible and not required:
+            print(f"Apache Kafka skipped: {exc} (the tests will use the embedded broker)", file=sys.stderr)
+            return 0
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Apache Kafka: {cluster.size} node(s), data and logs in {directory}")
+    for key, value in cluster.service_env().items():
+        print(f"export {key}={value}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -119,7 +156,23 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("up", help="run the embedded stack (what `make run` calls)").set_defaults(run=cmd_up)
+    up = commands.add_parser("up", help="run the embedded stack (what `make run` calls)")
+    up.add_argument(
+        "--kafka",
+        choices=("embedded", "apache"),
+        default="embedded",
+        help="the in-memory Tansu (default) or one Apache Kafka node from its jars (`make run KAFKA=apache`)",
+    )
+    up.set_defaults(run=cmd_up)
+
+    kafka = commands.add_parser("kafka", help="Apache Kafka from its Maven Central jars, without Docker")
+    kafka.add_argument("action", choices=("fetch", "up", "down"))
+    kafka.add_argument("--nodes", type=int, choices=(1, 3), default=1, help="KRaft nodes (up)")
+    kafka.add_argument("--dir", help="data and logs (default $VIDNOVA_STATE_DIR/kafka)")
+    kafka.add_argument(
+        "--if-possible", action="store_true", help="fetch: say why and exit 0 when Java or Maven is missing"
+    )
+    kafka.set_defaults(run=cmd_kafka)
 
     serve = commands.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("name", choices=SERVICE_NAMES)

@@ -22,6 +22,7 @@ from shared.migrations import upgrade
 from shared.outbox import mark_for_replay
 from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret, settings_for
 from vidnova.broker import EmbeddedBroker
+from vidnova.kafka_cluster import KafkaCluster, wait_for_brokers
 from vidnova.processes import die_with_parent
 
 DEMO_IDENTITIES = (
@@ -37,7 +38,7 @@ class Stack:
     """The processes of a running embedded stack."""
 
     state_dir: Path
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | KafkaCluster | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -58,19 +59,30 @@ class Stack:
             handle.close()
 
 
-def prepare_environment(state_dir: Path) -> EmbeddedBroker | None:
-    """Complete this process's environment (inherited by the services); start the broker if none is set."""
+def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> EmbeddedBroker | KafkaCluster | None:
+    """Complete this process's environment (inherited by the services); start a broker if none is set.
+
+    ``kafka="apache"`` runs one Apache Kafka node from its Maven Central jars, its log under
+    ``state_dir/kafka`` (kept across runs, so nothing needs replaying); else the in-memory Tansu.
+    """
     env = os.environ
     env.setdefault("VIDNOVA_AUTH_SECRET", load_or_create_dev_secret(state_dir))
     env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
     env.setdefault("VIDNOVA_STATE_DIR", str(state_dir))
     for name in SERVICE_NAMES:
         env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{state_dir.resolve()}/{name}.db")
-    broker = None
-    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = EmbeddedBroker(log_path=state_dir / "logs" / "broker.log")
-        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
-        env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu cannot do InitProducerId
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return None
+    if kafka == "apache":
+        print("Starting Apache Kafka (one KRaft node) …", flush=True)
+        cluster = KafkaCluster(state_dir / "kafka", size=1)
+        cluster.start()
+        asyncio.run(wait_for_brokers(cluster.bootstrap_servers, 1))
+        env.update(cluster.service_env())
+        return cluster
+    broker = EmbeddedBroker(log_path=state_dir / "logs" / "broker.log")
+    env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
+    env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu cannot do InitProducerId
     return broker
 
 
@@ -176,7 +188,7 @@ def print_banner(urls: dict[ServiceName, str], state_dir: Path, *, demo: str) ->
     print("\nCtrl-C stops everything.\n", flush=True)
 
 
-def up(state_dir: Path) -> int:
+def up(state_dir: Path, *, kafka: str = "embedded") -> int:
     """Run the embedded stack until interrupted; returns the exit status."""
     state_dir.mkdir(parents=True, exist_ok=True)
     stopping = False
@@ -187,13 +199,13 @@ def up(state_dir: Path) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    broker = prepare_environment(state_dir)
+    broker = prepare_environment(state_dir, kafka=kafka)
     stack = Stack(state_dir=state_dir, broker=broker)
     try:
         print("Applying migrations …", flush=True)
         migrate_all()
         asyncio.run(ensure_topics(KafkaSettings()))
-        if broker is not None:
+        if isinstance(broker, EmbeddedBroker):
             replayed = asyncio.run(replay_outboxes())
             if any(replayed.values()):
                 print(f"Re-publishing stored events to the fresh embedded broker: {replayed}", flush=True)

@@ -79,12 +79,7 @@ class Probe:
 
 
 async def _probe(infra: Infra) -> Probe:
-    kafka = KafkaSettings(
-        bootstrap_servers=infra.broker.bootstrap_servers,
-        topic_prefix=f"p{uuid.uuid4().hex[:8]}",
-        enable_idempotence=infra.broker.supports_idempotence,
-        retry_backoff_ms=20,
-    )
+    kafka = infra.broker.kafka_settings(topic_prefix=f"p{uuid.uuid4().hex[:8]}", retry_backoff_ms=20)
     await ensure_topics(kafka)
     url = await new_database_url(infra.database, infra.tmp_dir, "probe")
     await asyncio.to_thread(upgrade, "requests", url)  # any service's migrations carry outbox + inbox

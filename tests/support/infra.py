@@ -11,14 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 
 from shared.db import is_sqlite
+from shared.settings import KafkaSettings
 from vidnova.broker import EmbeddedBroker, port_answers
+from vidnova.kafka_cluster import KafkaCluster, kafka_version, tools_present, wait_for_brokers
 
-LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# Written by deploy/local/postgres-up.sh (`make postgres`), which `make test` runs first.
+CACHE_DIR = Path(os.environ.get("VIDNOVA_CACHE", Path.home() / ".cache" / "vidnova"))
+LOCAL_POSTGRES_URL_FILE = CACHE_DIR / "postgres.url"
+
+# The three-broker cluster of the suite: replication factor 3 and min.insync.replicas 2, as production.
+CLUSTER_SIZE = 3
 
 
 def docker_answers() -> bool:
@@ -34,14 +42,42 @@ def docker_answers() -> bool:
 
 @dataclass
 class BrokerChoice:
-    kind: str  # "external" | "testcontainers" | "embedded"
+    kind: str  # "external" | "testcontainers" | "apache-kafka" | "embedded"
     bootstrap_servers: str = ""
     supports_idempotence: bool = True
     embedded: EmbeddedBroker | None = None
+    cluster: KafkaCluster | None = None
     container: object | None = None
 
     def describe(self) -> str:
-        return f"broker: {self.kind} ({self.bootstrap_servers or 'to be started'})"
+        what = self.kind
+        if self.kind == "apache-kafka":
+            what = f"Apache Kafka {kafka_version()}, {CLUSTER_SIZE} brokers (KRaft)"
+        elif self.kind == "embedded":
+            what = "embedded Tansu"
+        return f"broker: {what} ({self.bootstrap_servers or 'to be started'})"
+
+    def service_env(self) -> dict[str, str]:
+        """What a service needs to use this broker as production would."""
+        if self.cluster is not None:
+            return self.cluster.service_env()
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KAFKA_ENABLE_IDEMPOTENCE": "true" if self.supports_idempotence else "false",
+        }
+
+    def kafka_settings(self, **overrides: Any) -> KafkaSettings:
+        """Client settings for this broker (replication as the services get it), plus overrides."""
+        env = self.service_env()
+        min_isr = env.get("KAFKA_TOPIC_MIN_INSYNC_REPLICAS")
+        options: dict[str, Any] = {
+            "bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+            "enable_idempotence": env["KAFKA_ENABLE_IDEMPOTENCE"] == "true",
+            "topic_replication_factor": int(env.get("KAFKA_TOPIC_REPLICATION_FACTOR", "1")),
+            "topic_min_insync_replicas": int(min_isr) if min_isr else None,
+            "fetch_max_wait_ms": int(env.get("KAFKA_FETCH_MAX_WAIT_MS", "10")),
+        }
+        return KafkaSettings(**{**options, **overrides})
 
 
 @dataclass
@@ -59,13 +95,32 @@ class DatabaseChoice:
 
 
 def choose_broker() -> BrokerChoice:
-    """KAFKA_BOOTSTRAP_SERVERS, else testcontainers Kafka (KRaft) if Docker answers, else embedded Tansu."""
+    """SPEC §8: KAFKA_BOOTSTRAP_SERVERS, else testcontainers Kafka if Docker answers, else Apache Kafka
+    from its Maven Central jars if Java and Maven are here, else embedded Tansu.
+
+    ``TEST_BROKER=embedded`` runs the suite on the embedded default on purpose (`make test`'s second pass);
+    ``TEST_BROKER=apache-kafka`` insists on the jars.
+    """
+    forced = os.environ.get("TEST_BROKER", "")
+    if forced not in ("", "embedded", "apache-kafka"):
+        raise ValueError(f"TEST_BROKER={forced!r}: expected 'embedded' or 'apache-kafka'")
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         idempotence = os.environ.get("KAFKA_ENABLE_IDEMPOTENCE", "true").lower() not in ("0", "false", "no")
         return BrokerChoice("external", os.environ["KAFKA_BOOTSTRAP_SERVERS"], idempotence)
-    if docker_answers():
+    if forced == "embedded":
+        return BrokerChoice("embedded", supports_idempotence=False)
+    if forced != "apache-kafka" and docker_answers():
         return BrokerChoice("testcontainers")
+    if forced == "apache-kafka" or tools_present():
+        return BrokerChoice("apache-kafka")
     return BrokerChoice("embedded", supports_idempotence=False)
+
+
+def local_postgres_url() -> str | None:
+    """The URL `make postgres` left for the local server, if it did."""
+    if not LOCAL_POSTGRES_URL_FILE.exists():
+        return None
+    return LOCAL_POSTGRES_URL_FILE.read_text().strip() or None
 
 
 def choose_database() -> DatabaseChoice:
@@ -76,9 +131,25 @@ def choose_database() -> DatabaseChoice:
         return DatabaseChoice("external", os.environ["TEST_DATABASE_URL"])
     if docker_answers():
         return DatabaseChoice("testcontainers")
-    if port_answers(5432) and asyncio.run(_postgres_accepts(LOCAL_POSTGRES)):
-        return DatabaseChoice("local-postgres", LOCAL_POSTGRES)
+    local = local_postgres_url()
+    if local and port_answers(5432) and asyncio.run(_postgres_accepts(local)):
+        return DatabaseChoice("local-postgres", local)
     return DatabaseChoice("sqlite")
+
+
+def require_production_infra(broker: BrokerChoice, database: DatabaseChoice) -> None:
+    """In CI (VIDNOVA_REQUIRE_PRODUCTION_INFRA set), Kafka and PostgreSQL are a must, not a wish."""
+    if not os.environ.get("VIDNOVA_REQUIRE_PRODUCTION_INFRA"):
+        return
+    missing = []
+    if broker.kind == "embedded":
+        missing.append("Apache Kafka (Java 17 and Maven, or KAFKA_BOOTSTRAP_SERVERS)")
+    if database.kind == "sqlite":
+        missing.append("PostgreSQL (`make postgres`, or TEST_DATABASE_URL)")
+    if missing:
+        raise RuntimeError(
+            "VIDNOVA_REQUIRE_PRODUCTION_INFRA is set but these could not be had: " + "; ".join(missing)
+        )
 
 
 async def _postgres_accepts(url: str) -> bool:
@@ -96,13 +167,18 @@ def _asyncpg_dsn(url: str) -> str:
 
 def start_broker(choice: BrokerChoice, log_dir: Path) -> None:
     """Start what the choice needs; fills in bootstrap_servers."""
-    if choice.kind == "embedded":
+    if choice.kind == "apache-kafka":
+        choice.cluster = KafkaCluster(log_dir / "kafka", size=CLUSTER_SIZE)
+        choice.bootstrap_servers = choice.cluster.start()
+        asyncio.run(wait_for_brokers(choice.bootstrap_servers, CLUSTER_SIZE))
+    elif choice.kind == "embedded":
         choice.embedded = EmbeddedBroker(log_path=log_dir / "broker.log")
         choice.bootstrap_servers = choice.embedded.start()
     elif choice.kind == "testcontainers":
         from testcontainers.community.kafka import KafkaContainer
 
-        container = KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft()
+        # Confluent Platform 8.1 is Apache Kafka 4.1, the version of deploy/kafka/pom.xml and compose.
+        container = KafkaContainer("confluentinc/cp-kafka:8.1.0").with_kraft()
         container.start()
         choice.container = container
         choice.bootstrap_servers = container.get_bootstrap_server()
@@ -112,6 +188,8 @@ def stop_broker(choice: BrokerChoice) -> None:
     """Stop whatever start_broker started."""
     if choice.embedded is not None:
         choice.embedded.stop()
+    if choice.cluster is not None:
+        choice.cluster.stop()
     if choice.container is not None:
         choice.container.stop()  # type: ignore[attr-defined]
 

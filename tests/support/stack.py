@@ -64,10 +64,13 @@ class ServiceStack:
         return self.env[f"{name.upper()}_DATABASE_URL"]
 
     def kafka_settings(self) -> KafkaSettings:
+        min_isr = self.env.get("KAFKA_TOPIC_MIN_INSYNC_REPLICAS")
         return KafkaSettings(
             bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
             topic_prefix=self.env["VIDNOVA_TOPIC_PREFIX"],
             enable_idempotence=self.env["KAFKA_ENABLE_IDEMPOTENCE"] == "true",
+            topic_replication_factor=int(self.env.get("KAFKA_TOPIC_REPLICATION_FACTOR", "1")),
+            topic_min_insync_replicas=int(min_isr) if min_isr else None,
         )
 
     def start(self, name: ServiceName, **extra_env: str) -> None:
@@ -143,8 +146,8 @@ async def make_stack(
     ports = {name: free_port() for name in SERVICE_NAMES}
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers or broker.bootstrap_servers,
-        "KAFKA_ENABLE_IDEMPOTENCE": "true" if broker.supports_idempotence else "false",
+        **broker.service_env(),
+        **({"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers} if bootstrap_servers else {}),
         "VIDNOVA_TOPIC_PREFIX": prefix,
         "VIDNOVA_AUTH_SECRET": secret,
         "VIDNOVA_STATE_DIR": str(log_dir),
