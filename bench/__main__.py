@@ -14,7 +14,7 @@ from bench.machine import load_average, machine_facts
 from bench.report import Report, Section, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("raw", "system", "matching", "soak")
+SECTIONS = ("raw", "system", "system-kafka", "matching", "soak")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.raw import RawLimits, run_raw
     from bench.soak import run_soak
     from bench.system import run_system
+    from bench.system_kafka import run_system_on_kafka
 
     started_at = datetime.now(UTC)
     machine = machine_facts(ROOT)
@@ -74,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         if "system" in args.sections:
             sections.append(
                 _guarded("system", "2. The system", lambda: run_system(work_dir, quick=args.quick, raw=raw))
+            )
+        if "system-kafka" in args.sections:
+            sections.append(
+                _guarded(
+                    "system-kafka",
+                    "2b. The system on Apache Kafka",
+                    lambda: run_system_on_kafka(work_dir, quick=args.quick, raw=raw),
+                )
             )
         if "matching" in args.sections:
             sections.append(_guarded("matching", "3. Matching", lambda: run_matching(quick=args.quick)))

@@ -38,9 +38,10 @@ class BrokerLimits:
         return dict(self.__dict__)
 
 
-def _producer(bootstrap: str) -> AIOKafkaProducer:
-    # The relay's settings (shared.kafka.make_producer) minus idempotence, which Tansu cannot do.
-    idempotent = os.environ.get("KAFKA_ENABLE_IDEMPOTENCE", "false").lower() in ("1", "true", "yes")
+def _producer(bootstrap: str, idempotent: bool | None = None) -> AIOKafkaProducer:
+    # The relay's settings (shared.kafka.make_producer); idempotent where the broker can (Tansu cannot).
+    if idempotent is None:
+        idempotent = os.environ.get("KAFKA_ENABLE_IDEMPOTENCE", "false").lower() in ("1", "true", "yes")
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -144,14 +145,14 @@ async def _join(consumer: AIOKafkaConsumer, timeout_s: float = 30.0) -> float:
 
 
 async def measure_broker(
-    bootstrap: str, *, messages: int, one_by_one: int, round_trip_count: int
+    bootstrap: str, *, messages: int, one_by_one: int, round_trip_count: int, idempotent: bool | None = None
 ) -> BrokerLimits:
     """All broker figures on fresh private topics (deleted afterwards where the broker allows)."""
     limits = BrokerLimits(bootstrap_servers=bootstrap, messages=messages)
     bulk, latency_topic = f"bench.{uuid.uuid4().hex[:8]}", f"bench.{uuid.uuid4().hex[:8]}.rt"
     await _create_topic(bootstrap, bulk)
     await _create_topic(bootstrap, latency_topic)
-    producer = _producer(bootstrap)
+    producer = _producer(bootstrap, idempotent)
     await producer.start()
     try:
         await producer.send_and_wait(bulk, b"warm-up")

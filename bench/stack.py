@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +29,8 @@ class RunningStack:
     secret: str
     log: IO[bytes]
     infrastructure: dict[str, str]
+    # Processes the stack uses but `vidnova up` did not start (an Apache Kafka node): name → pid.
+    outside: dict[str, int] = field(default_factory=dict)
 
     def url(self, name: ServiceName) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -42,7 +44,7 @@ class RunningStack:
 
     def processes(self) -> dict[str, int]:
         """Service (and embedded broker) pids, found among `vidnova up`'s children by command line."""
-        found: dict[str, int] = {}
+        found: dict[str, int] = dict(self.outside)
         for pid in children_of(self.process.pid):
             argv = command_line(pid)
             for name in SERVICE_NAMES:
@@ -109,12 +111,24 @@ def stack_environment(
     return env, infrastructure
 
 
-def start_stack(work_dir: Path, *, timeout_s: float = 120.0) -> RunningStack:
-    """Run `vidnova up` in a subprocess on free ports and wait until every service is ready."""
+def start_stack(
+    work_dir: Path,
+    *,
+    timeout_s: float = 120.0,
+    broker_env: dict[str, str] | None = None,
+    outside: dict[str, int] | None = None,
+) -> RunningStack:
+    """Run `vidnova up` in a subprocess on free ports and wait until every service is ready.
+
+    ``broker_env`` points the stack at a broker the caller started (``outside`` names its processes).
+    """
     state_dir = work_dir / "vidnova-state"
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in SERVICE_NAMES}
     env, infrastructure = stack_environment(state_dir, ports)
+    if broker_env:
+        env.update(broker_env)
+        infrastructure["broker"] = ", ".join(outside or {}) or broker_env["KAFKA_BOOTSTRAP_SERVERS"]
     # `vidnova up` signs with VIDNOVA_AUTH_SECRET if set, else with the file this creates first.
     secret = os.environ.get("VIDNOVA_AUTH_SECRET") or load_or_create_dev_secret(state_dir)
     log = (state_dir / "up.log").open("ab")
@@ -125,7 +139,7 @@ def start_stack(work_dir: Path, *, timeout_s: float = 120.0) -> RunningStack:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    stack = RunningStack(process, state_dir, ports, secret, log, infrastructure)
+    stack = RunningStack(process, state_dir, ports, secret, log, infrastructure, dict(outside or {}))
     try:
         _wait_ready(stack, timeout_s)
     except BaseException:

@@ -112,12 +112,20 @@ def _per_s(count: int, start: float | None, end: float | None) -> float | None:
     return count / (end - start)
 
 
-def run_system(work_dir: Path, *, quick: bool, raw: RawLimits | None) -> Section:
+def run_system(
+    work_dir: Path,
+    *,
+    quick: bool,
+    raw: RawLimits | None,
+    section: Section | None = None,
+    broker_env: dict[str, str] | None = None,
+    outside: dict[str, int] | None = None,
+) -> Section:
     """Start the stack, provision stock if the API allows, run the phases, read memory, stop."""
     plan = QUICK if quick else FULL
-    section = Section("system", "2. The system: submit → outcome → coordinator inbox")
+    section = section or Section("system", "2. The system: submit → outcome → coordinator inbox")
     started = time.perf_counter()
-    stack = start_stack(work_dir)
+    stack = start_stack(work_dir, broker_env=broker_env, outside=outside)
     section.details.update(startup_s=round(time.perf_counter() - started, 1), plan=plan.__dict__)
     section.details["infrastructure"] = stack.infrastructure
     phases: list[Phase] = []

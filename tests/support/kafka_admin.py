@@ -1,0 +1,70 @@
+"""What the broker-fault tests ask a Kafka cluster: partition leaders, replication, log end offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+
+@asynccontextmanager
+async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5_000)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def partitions(bootstrap_servers: str, topics: list[str]) -> list[dict[str, Any]]:
+    """Each partition of the topics with its leader, replicas and in-sync replicas."""
+    async with admin_client(bootstrap_servers) as admin:
+        described = await admin.describe_topics(topics)
+    return [{"topic": topic["topic"], **p} for topic in described for p in topic["partitions"]]
+
+
+async def leader_of(bootstrap_servers: str, topic: str, partition: int = 0) -> int:
+    """The node id leading one partition."""
+    for found in await partitions(bootstrap_servers, [topic]):
+        if found["partition"] == partition:
+            return int(found["leader"])
+    raise LookupError(f"{topic}[{partition}] not found")
+
+
+async def wait_fully_replicated(
+    bootstrap_servers: str, topics: list[str], replicas: int, *, timeout_s: float = 120.0
+) -> None:
+    """Until every partition of the topics has a leader and all its replicas in sync."""
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            found = await partitions(bootstrap_servers, topics)
+            lagging = [(p["topic"], p["partition"], p["isr"]) for p in found if len(p["isr"]) < replicas]
+            if found and not lagging and all(p["leader"] >= 0 for p in found):
+                return
+            last = lagging
+        except (KafkaError, OSError) as exc:
+            last = exc
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"not fully replicated within {timeout_s}s; last: {last!r}")
+
+
+async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """The log end offset of each partition of a topic (how many records it holds)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the cluster's metadata
+        numbers = consumer.partitions_for_topic(topic) or set()
+        offsets = await consumer.end_offsets([TopicPartition(topic, n) for n in sorted(numbers)])
+        return {tp.partition: offset for tp, offset in offsets.items()}
+    finally:
+        await consumer.stop()
