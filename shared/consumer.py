@@ -22,7 +22,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +30,7 @@ from shared.db import TRANSIENT_DB_ERRORS, Database, UTCDateTime, utcnow
 from shared.events.envelope import CloudEvent, decode_event
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
-from shared.kafka import DLQ_SUFFIX, make_consumer, make_producer
+from shared.kafka import CLIENT_FAILURES, DLQ_SUFFIX, make_consumer, make_producer
 from shared.observability import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
@@ -144,7 +144,8 @@ class IdempotentConsumer:
                 await self._start()
                 backoff = 0.2
                 await self._consume()
-            except (KafkaError, OSError) as exc:
+            except CLIENT_FAILURES as exc:
+                # The client is rebuilt from scratch: positions come back from the group's commits.
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "consumer waiting for broker", extra={"group": self.group, "error": self.last_error}
@@ -441,14 +442,23 @@ class IdempotentConsumer:
             async with self._processing:
                 try:
                     await self._commit(set(self._done), consumer)
-                except KafkaError as exc:
+                except CLIENT_FAILURES as exc:
                     # Uncommitted offsets are re-read later; the inbox makes them no-ops.
                     log.warning("final offset commit failed", extra={"group": self.group, "error": str(exc)})
                 # Positions belong to this membership: a new one (perhaps on a broker that lost its
                 # data) starts from the group's committed offsets, never from what this one handled.
                 self._done.clear()
-            await consumer.stop()
+            await _stop_client(consumer, self.group)
         dlq, self._dlq = self._dlq, None
         if dlq is not None:
-            await dlq.stop()
+            await _stop_client(dlq, self.group)
         self.joined.clear()
+
+
+async def _stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, group: str) -> None:
+    """Stop a client that may be broken (that is often why it is being stopped)."""
+    try:
+        await client.stop()
+    except CLIENT_FAILURES as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.info("kafka client stopped with an error", extra={"group": group, "error": error})

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 DLQ_SUFFIX = ".dlq"
 
+# What a broker outage or a lost broker can raise from an aiokafka client. RuntimeError is there because
+# under uvloop a send on a connection the broker closed raises it instead of an OSError (seen when a
+# partition leader is SIGKILLed: aio-libs/aiokafka#1038); the client is then unusable and is rebuilt.
+CLIENT_FAILURES: tuple[type[BaseException], ...] = (KafkaError, OSError, RuntimeError)
+
 
 def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
     """A producer that waits for all in-sync replicas; idempotent where the broker supports it."""

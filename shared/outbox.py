@@ -11,7 +11,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +18,7 @@ from shared.db import OUTBOX_PENDING_KEY, Database, UTCDateTime, stage_insert, u
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
-from shared.kafka import make_producer
+from shared.kafka import CLIENT_FAILURES, make_producer
 from shared.leadership import Leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.settings import KafkaSettings
@@ -104,6 +103,9 @@ def _publishable_ids(rows: Sequence[OutboxRecord], outcomes: Sequence[BaseExcept
     return ids
 
 
+RELAY_FAILURES: tuple[type[BaseException], ...] = (*CLIENT_FAILURES, sa.exc.SQLAlchemyError)
+
+
 class OutboxRelay:
     """Publishes unpublished outbox rows in id order; one active relay per database."""
 
@@ -148,9 +150,13 @@ class OutboxRelay:
                 try:
                     await self._producer()
                     published = await self.publish_pending()
-                except (KafkaError, OSError, sa.exc.SQLAlchemyError) as exc:
+                except RELAY_FAILURES as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.warning("outbox relay waiting for infrastructure", extra={"error": self.last_error})
+                    if not isinstance(exc, sa.exc.SQLAlchemyError):
+                        # A producer that lost its broker mid-send may never recover (aio-libs/aiokafka#1133):
+                        # the next attempt starts a fresh one. Unmarked rows are simply sent again.
+                        await self._stop_producer()
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff_s)
                     continue
@@ -235,8 +241,15 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
+    async def _stop_producer(self) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except CLIENT_FAILURES as exc:  # it is being replaced because it is broken
+                error = f"{type(exc).__name__}: {exc}"
+                log.info("outbox producer stopped with an error", extra={"error": error})
+
     async def _close(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
-            self.producer = None
+        await self._stop_producer()
         await self._leadership.release()

@@ -106,16 +106,20 @@ async def file_under_load(
     assert set(statuses) == {201}, statuses
 
 
-async def history_check(cluster: Cluster) -> None:
+async def history_check(cluster: Cluster, fault: str) -> None:
     """Every acknowledged request once, each past ``submitted``, nothing over-allocated or counted twice."""
     stack, ids = cluster.stack, set(cluster.filed)
-    requests = await eventually(
-        lambda: _all_requests(stack),
-        until=lambda found: ids <= set(found) and not any(found[i]["status"] == "submitted" for i in ids),
+    started = time.monotonic()
+    snapshot = await eventually(
+        lambda: _snapshot(stack, ids),
+        until=lambda s: s.settled,
         timeout_s=180,
         interval_s=1.0,
         what="every acknowledged request past submitted",
     )
+    requests = snapshot.requests
+    # Read with `pytest -s`: the README's fault table comes from these lines.
+    print(f"\n[cluster fault] {fault}: {snapshot!r}; settled {time.monotonic() - started:.1f} s after the load")
     async with stack.client("allocation", "coordinator") as client:
         lot = (await client.get(f"/v1/lots/{cluster.lot_id}")).json()
         allocations = await _all(client, "/v1/allocations", {"lot_id": cluster.lot_id})
@@ -136,12 +140,35 @@ async def history_check(cluster: Cluster) -> None:
         assert quantities["proposed"] + quantities["approved"] == units, (request_id, quantities, units)
 
 
-async def _all_requests(stack: ServiceStack) -> dict[str, dict[str, Any]]:
+@dataclass
+class Snapshot:
+    """The requests service's view of the acknowledged requests (its repr is the failure message)."""
+
+    ids: set[str]
+    requests: dict[str, dict[str, Any]]
+
+    @property
+    def missing(self) -> set[str]:
+        return self.ids - set(self.requests)
+
+    @property
+    def statuses(self) -> Counter[str]:
+        return Counter(self.requests[i]["status"] for i in self.ids if i in self.requests)
+
+    @property
+    def settled(self) -> bool:
+        return not self.missing and "submitted" not in self.statuses
+
+    def __repr__(self) -> str:
+        return f"{len(self.ids)} acknowledged, {len(self.missing)} missing, statuses {dict(self.statuses)}"
+
+
+async def _snapshot(stack: ServiceStack, ids: set[str]) -> Snapshot:
     async with stack.client("requests", "coordinator") as client:
         items = await _all(client, "/v1/requests", {})
     seen = Counter(item["id"] for item in items)
     assert max(seen.values(), default=1) == 1, "a request listed twice"
-    return {item["id"]: item for item in items}
+    return Snapshot(ids, {item["id"]: item for item in items})
 
 
 async def _all(client: Any, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -171,7 +198,7 @@ async def test_sigkill_of_a_partition_leader_under_load_loses_nothing(healthy: C
         await _stop(leader, signal.SIGKILL)
 
     await file_under_load(healthy, fault, duration_s=10)
-    await history_check(healthy)
+    await history_check(healthy, "SIGKILL of a partition leader")
     assert not leader.running  # the check passed with the old leader still dead
 
 
@@ -184,7 +211,7 @@ async def test_one_broker_down_for_thirty_seconds_loses_nothing(healthy: Cluster
         await asyncio.to_thread(healthy.kafka.start_node, node)
 
     await file_under_load(healthy, fault, duration_s=35)
-    await history_check(healthy)
+    await history_check(healthy, "one broker SIGKILLed for 30 s")
 
 
 async def test_rolling_restart_of_all_three_brokers_loses_nothing(healthy: Cluster) -> None:
@@ -197,7 +224,7 @@ async def test_rolling_restart_of_all_three_brokers_loses_nothing(healthy: Clust
             await wait_fully_replicated(kafka.bootstrap_servers, healthy.topics, kafka.replication_factor)
 
     await file_under_load(healthy, fault, duration_s=10)
-    await history_check(healthy)
+    await history_check(healthy, "rolling restart")
 
 
 async def test_full_cluster_stop_and_start_keeps_the_log_and_needs_no_replay(healthy: Cluster) -> None:
@@ -212,7 +239,7 @@ async def test_full_cluster_stop_and_start_keeps_the_log_and_needs_no_replay(hea
 
     filed_before = len(healthy.filed)
     await file_under_load(healthy, fault, duration_s=8)
-    await history_check(healthy)
+    await history_check(healthy, "full cluster stop and start")
     after = await end_offsets(kafka.bootstrap_servers, requests_topic)
     # The records from before the stop are still there (nothing was re-published to rebuild the log),
     # and the requests filed around the outage reached it once the cluster was back.

@@ -59,11 +59,12 @@ async def wait_fully_replicated(
 
 async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
     """The log end offset of each partition of a topic (how many records it holds)."""
+    numbers = {p["partition"] for p in await partitions(bootstrap_servers, [topic])}
+    if not numbers:
+        raise LookupError(f"topic {topic} has no partitions")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # fetches the cluster's metadata
-        numbers = consumer.partitions_for_topic(topic) or set()
         offsets = await consumer.end_offsets([TopicPartition(topic, n) for n in sorted(numbers)])
         return {tp.partition: offset for tp, offset in offsets.items()}
     finally:
