@@ -119,7 +119,8 @@ async def history_check(cluster: Cluster, fault: str) -> None:
     )
     requests = snapshot.requests
     # Read with `pytest -s`: the README's fault table comes from these lines.
-    print(f"\n[cluster fault] {fault}: {snapshot!r}; settled {time.monotonic() - started:.1f} s after the load")
+    settled_s = time.monotonic() - started
+    print(f"\n[cluster fault] {fault}: {snapshot!r}; settled {settled_s:.1f} s after the load")
     async with stack.client("allocation", "coordinator") as client:
         lot = (await client.get(f"/v1/lots/{cluster.lot_id}")).json()
         allocations = await _all(client, "/v1/allocations", {"lot_id": cluster.lot_id})
