@@ -26,7 +26,7 @@ run: $(STAMP)
 test: $(STAMP) lint kafka-jars postgres
 	$(BIN)/python -m pytest
 	VIDNOVA_REQUIRE_PRODUCTION_INFRA= TEST_BROKER=embedded TEST_DATABASE_URL=sqlite+aiosqlite:// \
-		$(BIN)/python -m pytest -q tests/integration
+		$(BIN)/python -m pytest tests/integration
 
 # Apache Kafka's jars (the version in deploy/kafka/pom.xml) into ~/.cache/vidnova, by Maven.
 kafka-jars: $(STAMP)

@@ -22,7 +22,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -83,6 +83,10 @@ class Delivery:
     event: CloudEvent
     payload: Payload
     handler: Handler
+
+
+# Longer than any commit takes with a broker that answers (request_timeout_ms is 15 s).
+COMMIT_TIMEOUT_S = 20.0
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -266,9 +270,14 @@ class IdempotentConsumer:
     async def commit_before_revoke(self, revoked: set[TopicPartition]) -> None:
         """Rebalance hook: wait for the message in hand, then commit what was handled."""
         async with self._processing:
-            await self._commit(revoked)
-            for tp in revoked:
-                self._done.pop(tp, None)
+            try:
+                await self._commit(revoked)
+            except CLIENT_FAILURES as exc:
+                # The next owner re-reads from the last commit; the processed-events table dedupes.
+                log.warning("commit before revoke failed", extra={"group": self.group, "error": str(exc)})
+            finally:
+                for tp in revoked:
+                    self._done.pop(tp, None)
 
     async def _commit(
         self, partitions: set[TopicPartition], consumer: AIOKafkaConsumer | None = None
@@ -278,7 +287,11 @@ class IdempotentConsumer:
         if not offsets or consumer is None:
             return
         try:
-            await consumer.commit(offsets)
+            await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_S)
+        except TimeoutError as exc:
+            # aiokafka retries a commit until it finds a coordinator, and after a broker loss it can keep
+            # asking a dead one; the caller rebuilds the client instead (what is not committed is re-read).
+            raise KafkaTimeoutError(f"offset commit took over {COMMIT_TIMEOUT_S:.0f} s") from exc
         except CommitFailedError as exc:
             # The group moved on; the new owner re-reads these and the inbox makes them no-ops.
             log.warning(
