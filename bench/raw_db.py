@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from bench.stats import Latency, latency, rate
 from bench.writes import SAMPLE_BODY, create_tables, write_request
 from shared.db import Database
+from vidnova.cache import local_postgres_url
 
-LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# Tried (and reported as not answering) when neither BENCH_POSTGRES_URL nor `make postgres` says where.
+UNCONFIGURED_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ async def sqlite_limits(
 
 
 def postgres_server_url() -> str:
-    """The PostgreSQL server to create a private database on (`BENCH_POSTGRES_URL` or local)."""
-    return os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
+    """The server to create a private database on: `BENCH_POSTGRES_URL`, else `make postgres`'s."""
+    return os.environ.get("BENCH_POSTGRES_URL") or local_postgres_url() or UNCONFIGURED_POSTGRES
 
 
 def _dsn(url: str) -> str:

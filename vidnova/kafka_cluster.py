@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from vidnova.broker import free_port, port_answers
+from vidnova.cache import cache_dir
 from vidnova.processes import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def kafka_home() -> Path:
     configured = os.environ.get("VIDNOVA_KAFKA_HOME")
     if configured:
         return Path(configured)
-    return Path.home() / ".cache" / "vidnova" / f"kafka-{kafka_version()}"
+    return cache_dir() / f"kafka-{kafka_version()}"
 
 
 def tools_present() -> bool:

@@ -19,11 +19,8 @@ import sqlalchemy as sa
 from shared.db import is_sqlite
 from shared.settings import KafkaSettings
 from vidnova.broker import EmbeddedBroker, port_answers
+from vidnova.cache import local_postgres_url
 from vidnova.kafka_cluster import KafkaCluster, kafka_version, tools_present, wait_for_brokers
-
-# Written by deploy/local/postgres-up.sh (`make postgres`), which `make test` runs first.
-CACHE_DIR = Path(os.environ.get("VIDNOVA_CACHE", Path.home() / ".cache" / "vidnova"))
-LOCAL_POSTGRES_URL_FILE = CACHE_DIR / "postgres.url"
 
 # The three-broker cluster of the suite: replication factor 3 and min.insync.replicas 2, as production.
 CLUSTER_SIZE = 3
@@ -114,13 +111,6 @@ def choose_broker() -> BrokerChoice:
     if forced == "apache-kafka" or tools_present():
         return BrokerChoice("apache-kafka")
     return BrokerChoice("embedded", supports_idempotence=False)
-
-
-def local_postgres_url() -> str | None:
-    """The URL `make postgres` left for the local server, if it did."""
-    if not LOCAL_POSTGRES_URL_FILE.exists():
-        return None
-    return LOCAL_POSTGRES_URL_FILE.read_text().strip() or None
 
 
 def choose_database() -> DatabaseChoice:
