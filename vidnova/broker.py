@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import IO
 
-from vidnova.processes import die_with_parent
+from vidnova.processes import die_with_parent, end_process
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,7 @@ class EmbeddedBroker:
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Terminate the broker (SIGTERM, then SIGKILL after the timeout)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process, signal.SIGTERM, timeout_s=timeout_s)
         if self._log is not None:
             self._log.close()
             self._log = None

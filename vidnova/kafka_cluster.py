@@ -28,7 +28,7 @@ from aiokafka.errors import KafkaError
 
 from vidnova.broker import free_port, port_answers
 from vidnova.cache import cache_dir
-from vidnova.processes import die_with_parent
+from vidnova.processes import die_with_parent, end_process
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +195,7 @@ class KafkaNode:
 
     def _end(self, signum: int, timeout_s: float) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signum)
-            try:
-                process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process, signum, timeout_s=timeout_s)
         if self._log is not None:
             self._log.close()
             self._log = None
