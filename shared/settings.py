@@ -80,9 +80,9 @@ class AuthSettings(BaseSettings):
         return load_or_create_dev_secret(self.state_dir)
 
 
-def load_or_create_dev_secret(state_dir: Path) -> str:
-    """Read the development signing secret, generating it once (mode 0600)."""
-    path = state_dir / "auth-secret"
+def load_or_create_dev_secret(state_dir: Path, *, name: str = "auth-secret") -> str:
+    """Read a development secret, generating it once (mode 0600)."""
+    path = state_dir / name
     if path.exists():
         return path.read_text().strip()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +147,35 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
     smtp_from: str = Field("Vidnova <noreply@vidnova.local>", validation_alias="SMTP_FROM")
     webhook_allow_private: bool = Field(False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
+    # Comma-separated; only consulted when private targets are not allowed (SPEC §14.1).
+    webhook_allowed_ports: str = Field("80,443", validation_alias="WEBHOOK_ALLOWED_PORTS")
     webhook_secret: SecretStr | None = Field(None, validation_alias="WEBHOOK_SIGNING_SECRET")
+
+    @model_validator(mode="after")
+    def _check_webhook_settings(self) -> NotificationsSettings:
+        self.allowed_webhook_ports()
+        secret = self.webhook_secret
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"WEBHOOK_SIGNING_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+    def allowed_webhook_ports(self) -> frozenset[int]:
+        """The ports webhook targets may use."""
+        try:
+            ports = frozenset(int(p) for p in self.webhook_allowed_ports.split(",") if p.strip())
+        except ValueError as exc:
+            raise ValueError("WEBHOOK_ALLOWED_PORTS must be a comma-separated list of ports") from exc
+        if not ports or any(not 0 < p < 65536 for p in ports):
+            raise ValueError("WEBHOOK_ALLOWED_PORTS must list ports between 1 and 65535")
+        return ports
+
+    def webhook_master_secret(self) -> str:
+        """The key encrypting webhook secrets at rest (development: generated once into the state dir)."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        if self.auth.environment == "production":
+            raise ConfigurationError("WEBHOOK_SIGNING_SECRET is required in production")
+        return load_or_create_dev_secret(self.auth.state_dir, name="webhook-secret")
 
 
 SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {

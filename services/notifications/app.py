@@ -20,4 +20,6 @@ DEFINITION = ServiceDefinition(
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     """Build the app from settings (the environment by default)."""
-    return create_service_app(DEFINITION, settings or NotificationsSettings())
+    settings = settings or NotificationsSettings()
+    settings.webhook_master_secret()  # production refuses to start without WEBHOOK_SIGNING_SECRET
+    return create_service_app(DEFINITION, settings)
