@@ -11,6 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.jwks import JwksKeys, KeysUnavailable
 from shared.problems import Problem
 
 Role = Literal["region_admin", "coordinator", "donor", "admin"]
@@ -38,29 +39,47 @@ class TokenVerifier:
     """Verifies tokens with the configured key source and turns claims into a Principal."""
 
     def __init__(
-        self, *, secret: str | None = None, jwks_url: str | None = None, audience: str | None = None
+        self,
+        *,
+        secret: str | None = None,
+        jwks: JwksKeys | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
     ):
-        if not secret and not jwks_url:
+        if not secret and jwks is None:
             raise ValueError("a signing secret or a JWKS URL is required")
+        if jwks is not None and not issuer:
+            raise ValueError("VIDNOVA_AUTH_ISSUER is required with VIDNOVA_JWKS_URL")
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._jwks = jwks
+        self._issuer = issuer
         self._audience = audience
 
-    def verify(self, token: str) -> Principal:
-        """Decode and validate a token; raises Problem 401 on anything wrong."""
+    async def verify(self, token: str) -> Principal:
+        """Decode and validate a token; raises Problem 401 on anything wrong (503 if keys are unavailable)."""
         try:
             if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                kid = jwt.get_unverified_header(token).get("kid")
+                key: Any = await self._jwks.key_for(kid)
                 algorithms = ALGORITHMS_JWKS
             else:
                 key, algorithms = self._secret, ALGORITHMS_HS
+            required = ["sub", "role", "exp"] + ["iss"] * bool(self._issuer) + ["aud"] * bool(self._audience)
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=algorithms,
                 audience=self._audience,
-                options={"require": ["sub", "role", "exp"], "verify_aud": self._audience is not None},
+                issuer=self._issuer,
+                options={"require": required, "verify_aud": self._audience is not None},
             )
+        except KeyError as exc:
+            raise unauthorized("invalid token: its key id is not published by the identity provider") from exc
+        except KeysUnavailable as exc:
+            raise Problem(
+                503, "Service Unavailable", "tokens cannot be verified now: " + str(exc),
+                headers={"Retry-After": "30"},
+            ) from exc  # fmt: skip
         except jwt.PyJWTError as exc:
             raise unauthorized(f"invalid token: {exc}") from exc
         return principal_from_claims(claims)
@@ -117,7 +136,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
+    return await verifier.verify(credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -59,6 +59,10 @@ class AuthSettings(BaseSettings):
     secret: SecretStr | None = Field(None, validation_alias="VIDNOVA_AUTH_SECRET")
     jwks_url: str | None = Field(None, validation_alias="VIDNOVA_JWKS_URL")
     audience: str | None = Field(None, validation_alias="VIDNOVA_AUTH_AUDIENCE")
+    issuer: str | None = Field(None, validation_alias="VIDNOVA_AUTH_ISSUER")
+    jwks_ttl_s: float = Field(300.0, gt=0, validation_alias="VIDNOVA_JWKS_TTL_S")
+    # An unknown key id makes the service fetch the JWKS again, but not more often than this.
+    jwks_min_refresh_s: float = Field(60.0, ge=0, validation_alias="VIDNOVA_JWKS_MIN_REFRESH_S")
     state_dir: Path = Field(Path(".vidnova"), validation_alias="VIDNOVA_STATE_DIR")
 
     @model_validator(mode="after")
@@ -70,6 +74,15 @@ class AuthSettings(BaseSettings):
                     f"VIDNOVA_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} random characters"
                 )
         return self
+
+    def check_jwks(self) -> None:
+        """JWKS mode needs the issuer it trusts, and in production the audience it is."""
+        if not self.jwks_url:
+            return
+        if not self.issuer:
+            raise ConfigurationError("VIDNOVA_AUTH_ISSUER is required with VIDNOVA_JWKS_URL")
+        if self.environment == "production" and not self.audience:
+            raise ConfigurationError("VIDNOVA_AUTH_AUDIENCE is required with VIDNOVA_JWKS_URL in production")
 
     def signing_secret(self) -> str:
         """The HS256 secret; in development a generated one kept under the state directory."""

@@ -111,7 +111,7 @@ async def stream_principal(
     if not token:
         raise unauthorized("missing bearer token (header or access_token query parameter)")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token)
+    return await verifier.verify(token)
 
 
 @notifications.get(

@@ -50,7 +50,8 @@ class RawServer:
             self.bodies[path], self.headers[path] = body, headers
             if path == "/redirect":
                 location = f"http://127.0.0.1:{self.port}/internal"
-                writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+                head_out = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                writer.write(head_out.encode())
             elif path == "/huge":
                 writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {HUGE}\r\n\r\n".encode())
                 chunk = b"x" * 65536
@@ -125,7 +126,9 @@ async def test_a_redirect_to_loopback_is_not_followed(server: RawServer, client:
     assert server.hits == ["/redirect"]
 
 
-async def test_a_10_mib_response_is_read_only_up_to_64_kib(server: RawServer, client: httpx.AsyncClient) -> None:
+async def test_a_10_mib_response_is_read_only_up_to_64_kib(
+    server: RawServer, client: httpx.AsyncClient
+) -> None:
     vetted = await TargetPolicy(allow_private=True).vet(f"http://127.0.0.1:{server.port}/huge")
     started = time.monotonic()
     status, received = await post_capped(client, vetted, body=b"{}", headers={})

@@ -147,7 +147,9 @@ async def test_private_targets_are_refused_unless_allowed(url: str) -> None:
     await TargetPolicy(allow_private=True).vet(url)
 
 
-@pytest.mark.parametrize("url", ["https://93.184.215.14:22/", "http://93.184.215.14:8080/", "http://8.8.8.8:6379/"])
+@pytest.mark.parametrize(
+    "url", ["https://93.184.215.14:22/", "http://93.184.215.14:8080/", "http://8.8.8.8:6379/"]
+)
 async def test_ports_other_than_80_and_443_are_refused_unless_configured(url: str) -> None:
     with pytest.raises(TargetRefused, match="WEBHOOK_ALLOWED_PORTS"):
         await TargetPolicy().vet(url)
