@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.jwks import JwksKeys, KeysUnavailable
 from shared.problems import Problem
+from shared.ratelimit import WRITE_METHODS, WriteLimiter
 
 Role = Literal["region_admin", "coordinator", "donor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -28,6 +29,7 @@ class Principal:
     role: Role
     region: str | None = None
     donor_id: str | None = None
+    expires_at: float | None = None  # the token's `exp` (epoch seconds): streams end then
 
     @property
     def sees_everything(self) -> bool:
@@ -95,7 +97,14 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise unauthorized("a region_admin token must carry a 'region' claim")
     if role == "donor" and not donor_id:
         raise unauthorized("a donor token must carry a 'donor_id' claim")
-    return Principal(sub=str(claims["sub"]), role=role, region=region, donor_id=donor_id)
+    exp = claims.get("exp")
+    return Principal(
+        sub=str(claims["sub"]),
+        role=role,
+        region=region,
+        donor_id=donor_id,
+        expires_at=float(exp) if exp is not None else None,
+    )
 
 
 def mint_token(
@@ -136,7 +145,11 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    limiter: WriteLimiter | None = getattr(request.app.state, "write_limiter", None)
+    if limiter is not None and request.method in WRITE_METHODS:
+        limiter.check(principal.sub)  # after verification: a forged token cannot spend someone's budget
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -33,6 +33,7 @@ from shared.observability import (
 )
 from shared.outbox import OutboxRelay
 from shared.problems import BodySizeLimit, install_problem_handlers
+from shared.ratelimit import WriteLimiter
 from shared.settings import AuthSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     app = FastAPI(title=definition.title, version="1.0.0", lifespan=lifespan)
     app.state.token_verifier = verifier
+    if settings.rate_limit_writes_per_min:
+        app.state.write_limiter = WriteLimiter(settings.rate_limit_writes_per_min)
     install_problem_handlers(app)
     app.include_router(health)
     for router in definition.routers:

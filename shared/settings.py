@@ -120,6 +120,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="OUTBOX_POLL_INTERVAL_S")
     outbox_batch_size: int = Field(500, ge=1, validation_alias="OUTBOX_BATCH_SIZE")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    # Writes per person per minute in this process (0: no limit, e.g. benchmarks through few tokens).
+    rate_limit_writes_per_min: int = Field(120, ge=0, validation_alias="RATE_LIMIT_WRITES_PER_MIN")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
@@ -163,6 +165,11 @@ class NotificationsSettings(ServiceSettings):
     # Comma-separated; only consulted when private targets are not allowed (SPEC §14.1).
     webhook_allowed_ports: str = Field("80,443", validation_alias="WEBHOOK_ALLOWED_PORTS")
     webhook_secret: SecretStr | None = Field(None, validation_alias="WEBHOOK_SIGNING_SECRET")
+    sse_max_streams: int = Field(500, ge=1, validation_alias="SSE_MAX_STREAMS")
+    sse_max_streams_per_person: int = Field(5, ge=1, validation_alias="SSE_MAX_STREAMS_PER_PERSON")
+    sse_ping_interval_s: float = Field(15.0, gt=0, validation_alias="SSE_PING_INTERVAL_S")
+    # How often one shared query per process looks for inbox items written by other processes.
+    sse_poll_interval_s: float = Field(1.0, gt=0, validation_alias="SSE_POLL_INTERVAL_S")
 
     @model_validator(mode="after")
     def _check_webhook_settings(self) -> NotificationsSettings:

@@ -17,7 +17,7 @@ from shared.outbox import OutboxRecord
 
 TABLES = (
     models.Notification, models.InboxSequence, models.NotificationRead, models.Subscription,
-    models.Delivery, models.DeliveryAttempt, OutboxRecord, InboxRecord,
+    models.Delivery, models.DeliveryAttempt, models.StreamTicket, OutboxRecord, InboxRecord,
 )  # fmt: skip
 
 
