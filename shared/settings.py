@@ -45,6 +45,29 @@ class KafkaSettings(BaseSettings):
     # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
     commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
 
+    # SPEC §14.4: how clients authenticate to the broker and verify it.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    ssl_cafile: Path | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    ssl_certfile: Path | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE")
+    ssl_keyfile: Path | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE")
+
+    @model_validator(mode="after")
+    def _check_security(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with {self.security_protocol}"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together")
+        return self
+
     def topic(self, stream: str) -> str:
         """Full topic name for a stream such as ``requests``."""
         return f"{self.topic_prefix}.{stream}"
