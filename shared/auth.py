@@ -11,6 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.identifiers import is_donor_id
 from shared.jwks import JwksKeys, KeysUnavailable
 from shared.problems import Problem
 from shared.ratelimit import WRITE_METHODS, WriteLimiter
@@ -97,6 +98,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise unauthorized("a region_admin token must carry a 'region' claim")
     if role == "donor" and not donor_id:
         raise unauthorized("a donor token must carry a 'donor_id' claim")
+    if donor_id is not None and not is_donor_id(donor_id):
+        raise unauthorized("the 'donor_id' claim must be 1-64 characters of a-z, 0-9 and '-'")
     exp = claims.get("exp")
     return Principal(
         sub=str(claims["sub"]),
