@@ -38,6 +38,7 @@ from shared.observability import (
     bind_correlation_id,
     reset_correlation_id,
 )
+from shared.redaction import describe_error
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -413,7 +414,7 @@ class IdempotentConsumer:
             ("vidnova-dlq-origin-partition", str(record.partition).encode()),
             ("vidnova-dlq-origin-offset", str(record.offset).encode()),
             ("vidnova-dlq-group", self.group.encode()),
-            ("vidnova-dlq-error", f"{type(error).__name__}: {error}"[:4000].encode()),
+            ("vidnova-dlq-error", describe_error(error).encode()),
             ("vidnova-dlq-attempts", str(attempts).encode()),
         ]
         await self._dlq.send_and_wait(
@@ -427,7 +428,7 @@ class IdempotentConsumer:
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
-                "error": str(error)[:500],
+                "error": describe_error(error, limit=500),
             },
         )
 

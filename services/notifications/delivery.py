@@ -30,6 +30,7 @@ from shared.db import Database, utcnow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
+from shared.redaction import describe_error, redact
 from shared.service import Runtime
 from shared.settings import NotificationsSettings
 
@@ -152,13 +153,13 @@ class DeliveryWorker:
             result = AttemptResult(ok=True, response_status=status)
         except DeliveryError as exc:
             result = AttemptResult(
-                ok=False, error=str(exc), retryable=exc.retryable, response_status=exc.response_status
+                ok=False, error=redact(str(exc)), retryable=exc.retryable, response_status=exc.response_status
             )
         except TimeoutError:
             result = AttemptResult(ok=False, error=f"timed out after {timeout:g} s", retryable=True)
         except Exception as exc:  # a sender bug must not stop the worker: logged, recorded, retried
             log.exception("unexpected error delivering", extra={"delivery_id": str(job.id)})
-            result = AttemptResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+            result = AttemptResult(ok=False, error=describe_error(exc), retryable=True)
         duration_ms = (time.perf_counter() - clock) * 1000
         try:
             await self.record(job, result, started=started, duration_ms=duration_ms)
