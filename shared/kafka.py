@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from shared.events.registry import STREAMS
-from shared.settings import KafkaSettings
+from shared.settings import ConfigurationError, KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,11 @@ def security_options(settings: KafkaSettings) -> dict[str, Any]:
             keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
         )
     if settings.security_protocol.startswith("SASL"):
-        assert settings.sasl_password is not None  # checked by the settings
+        # Checked here, not when settings load: a migration job reads the same settings, makes no client.
+        if not settings.sasl_username or settings.sasl_password is None:
+            raise ConfigurationError(
+                f"{settings.security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
         options["sasl_mechanism"] = settings.sasl_mechanism
         options["sasl_plain_username"] = settings.sasl_username
         options["sasl_plain_password"] = settings.sasl_password.get_secret_value()

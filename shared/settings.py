@@ -60,10 +60,6 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_security(self) -> KafkaSettings:
-        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
-            raise ValueError(
-                f"KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with {self.security_protocol}"
-            )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together")
         return self
