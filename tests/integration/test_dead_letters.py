@@ -26,14 +26,13 @@ from shared.consumer import Subscription
 from shared.db import Database
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Facility, RequestSubmitted
-from shared.kafka import ensure_topics, make_producer
-from shared.migrations import upgrade
+from shared.kafka import make_producer
 from shared.service import ServiceDefinition, create_service_app
 from shared.settings import AuthSettings, KafkaSettings, RequestsSettings
 from tests.conftest import Infra
 from tests.factories import request_body
-from tests.support.infra import new_database_url
 from tests.support.polling import eventually
+from tests.support.probe_consumer import isolated_messaging
 from tests.support.stack import ServiceStack
 from vidnova.broker import free_port
 
@@ -91,18 +90,7 @@ class Probe:
 @pytest.fixture(scope="module")
 async def probe(infra: Infra) -> AsyncIterator[Probe]:
     """The service runtime (consumers, admin API) with one poisoned subscription, under uvicorn here."""
-    kafka = KafkaSettings(
-        bootstrap_servers=infra.broker.bootstrap_servers,
-        topic_prefix=f"dl{uuid.uuid4().hex[:8]}",
-        enable_idempotence=infra.broker.supports_idempotence,
-        retry_backoff_ms=20,
-    )
-    await ensure_topics(kafka)
-    url = await new_database_url(infra.database, infra.tmp_dir, "dlq")
-    await asyncio.to_thread(upgrade, "requests", url)
-    db = Database(url)
-    async with db.engine.begin() as connection:
-        await connection.execute(sa.text(REFUSING))
+    kafka, url, db = await isolated_messaging(infra, "dl", REFUSING)
     secret, port = uuid.uuid4().hex * 2, free_port()
     settings = RequestsSettings(
         REQUESTS_DATABASE_URL=url,

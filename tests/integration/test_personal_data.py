@@ -15,16 +15,14 @@ from aiokafka import AIOKafkaConsumer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.consumer import IdempotentConsumer, Subscription
-from shared.db import Database
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Facility, RequestSubmitted
-from shared.kafka import ensure_topics, make_producer
-from shared.migrations import upgrade
+from shared.kafka import make_producer
 from shared.observability import JsonFormatter
 from shared.settings import KafkaSettings
 from tests.conftest import Infra
-from tests.support.infra import new_database_url
 from tests.support.polling import eventually
+from tests.support.probe_consumer import isolated_messaging
 
 EMAIL, PHONE = "olena.koval@example.org", "+380 57 700 12 34"
 
@@ -37,6 +35,7 @@ async def store_contact(payload: RequestSubmitted, *, event: CloudEvent, session
     )
 
 
+REFUSING_TABLE = "CREATE TABLE contact_probe (email VARCHAR(200) CHECK (length(email) < 5), phone TEXT)"
 SUBSCRIPTION = Subscription(
     group="pii-probe", streams=("requests",), handlers={RequestSubmitted: store_contact}
 )
@@ -79,22 +78,7 @@ def submitted() -> CloudEvent:
 async def test_a_database_error_with_contact_details_leaks_them_into_no_log_or_dead_letter(
     infra: Infra, captured: Lines
 ) -> None:
-    kafka = KafkaSettings(
-        bootstrap_servers=infra.broker.bootstrap_servers,
-        topic_prefix=f"pii{uuid.uuid4().hex[:8]}",
-        enable_idempotence=infra.broker.supports_idempotence,
-        retry_backoff_ms=20,
-    )
-    await ensure_topics(kafka)
-    url = await new_database_url(infra.database, infra.tmp_dir, "pii")
-    await asyncio.to_thread(upgrade, "requests", url)
-    db = Database(url)
-    async with db.engine.begin() as connection:
-        await connection.execute(
-            sa.text(
-                "CREATE TABLE contact_probe (email VARCHAR(200) CHECK (length(email) < 5), phone VARCHAR(40))"
-            )
-        )
+    kafka, _, db = await isolated_messaging(infra, "pii", REFUSING_TABLE)
     consumer = IdempotentConsumer(SUBSCRIPTION, db=db, kafka=kafka, service="probe")
     task = asyncio.create_task(consumer.run())
     producer, reader = make_producer(kafka), dead_letter_reader(kafka)
