@@ -96,6 +96,7 @@ def stack_environment(
         "VIDNOVA_STATE_DIR": str(state_dir),
         "SEED": "0",
         "PYTHONUNBUFFERED": "1",
+        "RATE_LIMIT_WRITES_PER_MIN": "0",  # the load comes through a few tokens (SPEC §14.6)
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     infrastructure = {"broker": "embedded Tansu (started by vidnova up)"}

@@ -11,7 +11,10 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.identifiers import is_donor_id
+from shared.jwks import JwksKeys, KeysUnavailable
 from shared.problems import Problem
+from shared.ratelimit import WRITE_METHODS, WriteLimiter
 
 Role = Literal["region_admin", "coordinator", "donor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -27,6 +30,7 @@ class Principal:
     role: Role
     region: str | None = None
     donor_id: str | None = None
+    expires_at: float | None = None  # the token's `exp` (epoch seconds): streams end then
 
     @property
     def sees_everything(self) -> bool:
@@ -38,29 +42,47 @@ class TokenVerifier:
     """Verifies tokens with the configured key source and turns claims into a Principal."""
 
     def __init__(
-        self, *, secret: str | None = None, jwks_url: str | None = None, audience: str | None = None
+        self,
+        *,
+        secret: str | None = None,
+        jwks: JwksKeys | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
     ):
-        if not secret and not jwks_url:
+        if not secret and jwks is None:
             raise ValueError("a signing secret or a JWKS URL is required")
+        if jwks is not None and not issuer:
+            raise ValueError("VIDNOVA_AUTH_ISSUER is required with VIDNOVA_JWKS_URL")
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._jwks = jwks
+        self._issuer = issuer
         self._audience = audience
 
-    def verify(self, token: str) -> Principal:
-        """Decode and validate a token; raises Problem 401 on anything wrong."""
+    async def verify(self, token: str) -> Principal:
+        """Decode and validate a token; raises Problem 401 on anything wrong (503 if keys are unavailable)."""
         try:
             if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                kid = jwt.get_unverified_header(token).get("kid")
+                key: Any = await self._jwks.key_for(kid)
                 algorithms = ALGORITHMS_JWKS
             else:
                 key, algorithms = self._secret, ALGORITHMS_HS
+            required = ["sub", "role", "exp"] + ["iss"] * bool(self._issuer) + ["aud"] * bool(self._audience)
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=algorithms,
                 audience=self._audience,
-                options={"require": ["sub", "role", "exp"], "verify_aud": self._audience is not None},
+                issuer=self._issuer,
+                options={"require": required, "verify_aud": self._audience is not None},
             )
+        except KeyError as exc:
+            raise unauthorized("invalid token: its key id is not published by the identity provider") from exc
+        except KeysUnavailable as exc:
+            raise Problem(
+                503, "Service Unavailable", "tokens cannot be verified now: " + str(exc),
+                headers={"Retry-After": "30"},
+            ) from exc  # fmt: skip
         except jwt.PyJWTError as exc:
             raise unauthorized(f"invalid token: {exc}") from exc
         return principal_from_claims(claims)
@@ -76,7 +98,16 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise unauthorized("a region_admin token must carry a 'region' claim")
     if role == "donor" and not donor_id:
         raise unauthorized("a donor token must carry a 'donor_id' claim")
-    return Principal(sub=str(claims["sub"]), role=role, region=region, donor_id=donor_id)
+    if donor_id is not None and not is_donor_id(donor_id):
+        raise unauthorized("the 'donor_id' claim must be 1-64 characters of a-z, 0-9 and '-'")
+    exp = claims.get("exp")
+    return Principal(
+        sub=str(claims["sub"]),
+        role=role,
+        region=region,
+        donor_id=donor_id,
+        expires_at=float(exp) if exp is not None else None,
+    )
 
 
 def mint_token(
@@ -117,7 +148,11 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    limiter: WriteLimiter | None = getattr(request.app.state, "write_limiter", None)
+    if limiter is not None and request.method in WRITE_METHODS:
+        limiter.check(principal.sub)  # after verification: a forged token cannot spend someone's budget
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -27,6 +27,7 @@ from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import TRANSIENT_DB_ERRORS, Database, UTCDateTime, utcnow
+from shared.dead_letters import DeadLetter, letter_for, record_of, store_dead_letter
 from shared.events.envelope import CloudEvent, decode_event
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
@@ -38,6 +39,7 @@ from shared.observability import (
     bind_correlation_id,
     reset_correlation_id,
 )
+from shared.redaction import describe_error
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -420,14 +422,18 @@ class IdempotentConsumer:
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
     ) -> None:
-        """Publish the original bytes with origin and error; block (never skip) until the DLQ accepts."""
+        """Store, then publish the original bytes with origin and error; block until the topic has it."""
         assert self._dlq is not None
+        described = describe_error(error)
+        await store_dead_letter(
+            self.db, letter_for(record, consumer=self.group, error=described, attempts=attempts)
+        )
         headers = [
             ("vidnova-dlq-origin-topic", record.topic.encode()),
             ("vidnova-dlq-origin-partition", str(record.partition).encode()),
             ("vidnova-dlq-origin-offset", str(record.offset).encode()),
             ("vidnova-dlq-group", self.group.encode()),
-            ("vidnova-dlq-error", f"{type(error).__name__}: {error}"[:4000].encode()),
+            ("vidnova-dlq-error", described.encode()),
             ("vidnova-dlq-attempts", str(attempts).encode()),
         ]
         await self._dlq.send_and_wait(
@@ -441,9 +447,21 @@ class IdempotentConsumer:
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
-                "error": str(error)[:500],
+                "error": described[:500],
             },
         )
+
+    async def replay(self, letter: DeadLetter) -> str:
+        """Handle a dead letter again on the consumer's own path: 'handled', or 'duplicate' if it was."""
+        event, payload = decode_event(letter.value)
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            raise UnknownEventType(f"{self.group} has no handler for {event.type}")
+        token = bind_correlation_id(event.correlationid)
+        try:
+            return await self.handle_once(record_of(letter), event, payload, handler)
+        finally:
+            reset_correlation_id(token)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -92,7 +92,8 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        options: dict[str, Any] = {}
+        # Errors and logs never show bound values: they hold contact names, phones, e-mails (SPEC §14.7).
+        options: dict[str, Any] = {"hide_parameters": True}
         if not self.sqlite:
             # A server can drop idle connections; a SQLite file cannot, so it skips the extra round trip.
             options.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)

@@ -11,9 +11,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared.events.registry import STREAMS
-from shared.settings import KafkaSettings
+from shared.settings import ConfigurationError, KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,31 @@ DLQ_SUFFIX = ".dlq"
 CLIENT_FAILURES: tuple[type[BaseException], ...] = (KafkaError, OSError, RuntimeError)
 
 
+def security_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Authentication and TLS options of every client: producers, consumers and the admin client (§14.4)."""
+    options: dict[str, Any] = {"security_protocol": settings.security_protocol}
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+            certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+            keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        )
+    if settings.security_protocol.startswith("SASL"):
+        # Checked here, not when settings load: a migration job reads the same settings, makes no client.
+        if not settings.sasl_username or settings.sasl_password is None:
+            raise ConfigurationError(
+                f"{settings.security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    return options
+
+
 def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
     """A producer that waits for all in-sync replicas; idempotent where the broker supports it."""
     options: dict[str, Any] = {
+        **security_options(settings),
         "bootstrap_servers": settings.bootstrap_servers,
         "acks": "all",
         "enable_idempotence": settings.enable_idempotence,
@@ -49,6 +72,7 @@ def make_consumer(
 ) -> AIOKafkaConsumer:
     """A group consumer with manual commits, tuned for per-hop latency."""
     consumer = AIOKafkaConsumer(
+        **security_options(settings),
         bootstrap_servers=settings.bootstrap_servers,
         group_id=group_id,
         client_id=group_id,
@@ -71,9 +95,16 @@ def all_topics(settings: KafkaSettings) -> list[str]:
     return topics + [topic + DLQ_SUFFIX for topic in topics]
 
 
+def make_admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
+    """An admin client (topic management)."""
+    return AIOKafkaAdminClient(
+        **security_options(settings), bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000
+    )
+
+
 async def ensure_topics(settings: KafkaSettings, *, timeout_s: float = 30.0) -> list[str]:
     """Create missing topics with the configured partitions and replication; return those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000)
+    admin = make_admin(settings)
     await asyncio.wait_for(admin.start(), timeout_s)
     try:
         existing = set(await admin.list_topics())

@@ -93,3 +93,27 @@ def create_messaging_tables() -> None:
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("handled_at", UTCDateTime(), nullable=False),
     )
+
+
+def create_dead_letters_table() -> None:
+    """Create the dead-letter store every service has (SPEC §15; used by one migration of each)."""
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("consumer", sa.String(120), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(200), nullable=True),
+        sa.Column("event_type", sa.String(120), nullable=True),
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("resolved_by", sa.String(200), nullable=True),
+        sa.Column("resolved_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_dead_letters_listing", "dead_letters", ["created_at", "id"])

@@ -11,6 +11,8 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from shared.redaction import redact
+
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -61,14 +63,14 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         correlation = current_correlation_id()
         if correlation:
             entry["correlation_id"] = correlation
         entry.update({k: v for k, v in vars(record).items() if k not in self._RESERVED})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

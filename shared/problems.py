@@ -244,6 +244,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     409: "Conflicts with the current state",
     413: "Body larger than the configured limit",
     422: "A field is invalid; `errors` names each one",
+    429: "Too many requests or open streams; `Retry-After` says when to try again",
 }
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import TokenVerifier
 from shared.consumer import IdempotentConsumer, Subscription
 from shared.db import Database
+from shared.jwks import JwksKeys
 from shared.kafka import broker_reachable
 from shared.observability import (
     CORRELATION_HEADER,
@@ -32,7 +33,8 @@ from shared.observability import (
 )
 from shared.outbox import OutboxRelay
 from shared.problems import BodySizeLimit, install_problem_handlers
-from shared.settings import ServiceSettings
+from shared.ratelimit import WriteLimiter
+from shared.settings import AuthSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +198,19 @@ class RequestContext:
             reset_correlation_id(token)
 
 
+def token_verifier(auth: AuthSettings) -> TokenVerifier:
+    """HS256 with the shared secret, or RS256 with keys from the JWKS URL (SPEC §1, §14.3)."""
+    auth.check_jwks()
+    if auth.jwks_url:
+        keys = JwksKeys(auth.jwks_url, ttl_s=auth.jwks_ttl_s, min_refresh_s=auth.jwks_min_refresh_s)
+        return TokenVerifier(jwks=keys, issuer=auth.issuer, audience=auth.audience)
+    return TokenVerifier(secret=auth.signing_secret(), issuer=auth.issuer, audience=auth.audience)
+
+
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     """The FastAPI app of a service; its lifespan starts and stops the runtime."""
     configure_logging(service=definition.name, level=settings.log_level, fmt=settings.log_format)
-    auth = settings.auth
-    verifier = TokenVerifier(
-        secret=None if auth.jwks_url else auth.signing_secret(),
-        jwks_url=auth.jwks_url,
-        audience=auth.audience,
-    )
+    verifier = token_verifier(settings.auth)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -220,6 +226,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     app = FastAPI(title=definition.title, version="1.0.0", lifespan=lifespan)
     app.state.token_verifier = verifier
+    if settings.rate_limit_writes_per_min:
+        app.state.write_limiter = WriteLimiter(settings.rate_limit_writes_per_min)
     install_problem_handlers(app)
     app.include_router(health)
     for router in definition.routers:

@@ -50,6 +50,25 @@ class KafkaSettings(BaseSettings):
     # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
     commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
 
+    # SPEC §14.4: how clients authenticate to the broker and verify it.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    ssl_cafile: Path | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    ssl_certfile: Path | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE")
+    ssl_keyfile: Path | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE")
+
+    @model_validator(mode="after")
+    def _check_security(self) -> KafkaSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together")
+        return self
+
     def topic(self, stream: str) -> str:
         """Full topic name for a stream such as ``requests``."""
         return f"{self.topic_prefix}.{stream}"
@@ -64,6 +83,10 @@ class AuthSettings(BaseSettings):
     secret: SecretStr | None = Field(None, validation_alias="VIDNOVA_AUTH_SECRET")
     jwks_url: str | None = Field(None, validation_alias="VIDNOVA_JWKS_URL")
     audience: str | None = Field(None, validation_alias="VIDNOVA_AUTH_AUDIENCE")
+    issuer: str | None = Field(None, validation_alias="VIDNOVA_AUTH_ISSUER")
+    jwks_ttl_s: float = Field(300.0, gt=0, validation_alias="VIDNOVA_JWKS_TTL_S")
+    # An unknown key id makes the service fetch the JWKS again, but not more often than this.
+    jwks_min_refresh_s: float = Field(60.0, ge=0, validation_alias="VIDNOVA_JWKS_MIN_REFRESH_S")
     state_dir: Path = Field(Path(".vidnova"), validation_alias="VIDNOVA_STATE_DIR")
 
     @model_validator(mode="after")
@@ -76,6 +99,15 @@ class AuthSettings(BaseSettings):
                 )
         return self
 
+    def check_jwks(self) -> None:
+        """JWKS mode needs the issuer it trusts, and in production the audience it is."""
+        if not self.jwks_url:
+            return
+        if not self.issuer:
+            raise ConfigurationError("VIDNOVA_AUTH_ISSUER is required with VIDNOVA_JWKS_URL")
+        if self.environment == "production" and not self.audience:
+            raise ConfigurationError("VIDNOVA_AUTH_AUDIENCE is required with VIDNOVA_JWKS_URL in production")
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development a generated one kept under the state directory."""
         if self.secret is not None:
@@ -85,9 +117,9 @@ class AuthSettings(BaseSettings):
         return load_or_create_dev_secret(self.state_dir)
 
 
-def load_or_create_dev_secret(state_dir: Path) -> str:
-    """Read the development signing secret, generating it once (mode 0600)."""
-    path = state_dir / "auth-secret"
+def load_or_create_dev_secret(state_dir: Path, *, name: str = "auth-secret") -> str:
+    """Read a development secret, generating it once (mode 0600)."""
+    path = state_dir / name
     if path.exists():
         return path.read_text().strip()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +144,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(1.0, gt=0, validation_alias="OUTBOX_POLL_INTERVAL_S")
     outbox_batch_size: int = Field(500, ge=1, validation_alias="OUTBOX_BATCH_SIZE")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    # Writes per person per minute in this process (0: no limit, e.g. benchmarks through few tokens).
+    rate_limit_writes_per_min: int = Field(120, ge=0, validation_alias="RATE_LIMIT_WRITES_PER_MIN")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
@@ -152,7 +186,40 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
     smtp_from: str = Field("Vidnova <noreply@vidnova.local>", validation_alias="SMTP_FROM")
     webhook_allow_private: bool = Field(False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
+    # Comma-separated; only consulted when private targets are not allowed (SPEC §14.1).
+    webhook_allowed_ports: str = Field("80,443", validation_alias="WEBHOOK_ALLOWED_PORTS")
     webhook_secret: SecretStr | None = Field(None, validation_alias="WEBHOOK_SIGNING_SECRET")
+    sse_max_streams: int = Field(500, ge=1, validation_alias="SSE_MAX_STREAMS")
+    sse_max_streams_per_person: int = Field(5, ge=1, validation_alias="SSE_MAX_STREAMS_PER_PERSON")
+    sse_ping_interval_s: float = Field(15.0, gt=0, validation_alias="SSE_PING_INTERVAL_S")
+    # How often one shared query per process looks for inbox items written by other processes.
+    sse_poll_interval_s: float = Field(1.0, gt=0, validation_alias="SSE_POLL_INTERVAL_S")
+
+    @model_validator(mode="after")
+    def _check_webhook_settings(self) -> NotificationsSettings:
+        self.allowed_webhook_ports()
+        secret = self.webhook_secret
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"WEBHOOK_SIGNING_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+    def allowed_webhook_ports(self) -> frozenset[int]:
+        """The ports webhook targets may use."""
+        try:
+            ports = frozenset(int(p) for p in self.webhook_allowed_ports.split(",") if p.strip())
+        except ValueError as exc:
+            raise ValueError("WEBHOOK_ALLOWED_PORTS must be a comma-separated list of ports") from exc
+        if not ports or any(not 0 < p < 65536 for p in ports):
+            raise ValueError("WEBHOOK_ALLOWED_PORTS must list ports between 1 and 65535")
+        return ports
+
+    def webhook_master_secret(self) -> str:
+        """The key encrypting webhook secrets at rest (development: generated once into the state dir)."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        if self.auth.environment == "production":
+            raise ConfigurationError("WEBHOOK_SIGNING_SECRET is required in production")
+        return load_or_create_dev_secret(self.auth.state_dir, name="webhook-secret")
 
 
 SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {

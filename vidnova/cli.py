@@ -14,6 +14,7 @@ from typing import cast
 
 from shared.auth import ROLES, Role, mint_token
 from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings, settings_for
+from vidnova.dlq_cli import add_dlq_command
 
 
 def _state_dir() -> Path:
@@ -209,6 +210,8 @@ def parser() -> argparse.ArgumentParser:
     schemas = commands.add_parser("schemas", help="export the event JSON Schemas")
     schemas.add_argument("--out", default="docs/events")
     schemas.set_defaults(run=cmd_schemas)
+
+    add_dlq_command(commands)
     return root
 
 

@@ -11,6 +11,7 @@ from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
 from services.allocation.ledger import StockConflict
 from services.allocation.settings import ExpirySettings, Policy
+from shared.admin import admin
 from shared.problems import problem_response
 from shared.service import ServiceDefinition, create_service_app
 from shared.settings import AllocationSettings
@@ -21,7 +22,7 @@ def definition(policy: Policy, expiry: ExpirySettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="allocation",
         title="Vidnova allocation service",
-        routers=[lots.router, allocations.router, allocations.matching_router],
+        routers=[lots.router, allocations.router, allocations.matching_router, admin],
         subscriptions=[consumers.subscription(policy)],
         jobs=[expiry_job(policy, expiry)],
     )

@@ -13,6 +13,7 @@ from services.allocation.domain import AllocationStatus
 from shared.catalog import all_categories, get_category
 from shared.events.payloads import FacilityKind
 from shared.geography import all_regions, get_region
+from shared.identifiers import DonorId
 from shared.problems import problem_responses
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -98,7 +99,7 @@ class LotCreate(Strict):
         }
     )
 
-    donor_id: Text | None = Field(default=None, min_length=1, max_length=200, examples=["jica"])
+    donor_id: DonorId | None = Field(default=None, examples=["jica"])
     category: CategoryName
     specs: dict[str, Any] = Field(examples=[{"power_kw": 500, "fuel": "diesel", "phases": "three"}])
     quantity: int = Field(ge=1, le=MAX_LOT_QUANTITY, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.notifications import inbox, service
+from services.notifications import inbox, service, tickets
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.rendering import Locale, negotiate_locale
 from services.notifications.routing import audience_of
@@ -19,13 +20,14 @@ from services.notifications.schemas import (
     DeliveryPage,
     NotificationOut,
     NotificationPage,
+    StreamTicketOut,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionOut,
     SubscriptionPage,
     problems,
 )
-from services.notifications.stream import Doorbell, inbox_events
+from services.notifications.stream import InboxBell, StreamSlots, inbox_events
 from shared.auth import CurrentPrincipal, Principal, TokenVerifier, require_roles, unauthorized
 from shared.service import RuntimeDep, SessionDep
 from shared.settings import NotificationsSettings
@@ -95,35 +97,58 @@ async def mark_read(
     return inbox.to_public(item, locale=locale, read=True)
 
 
+def notifications_settings(runtime: RuntimeDep) -> NotificationsSettings:
+    """This service's settings (SMTP, webhook guard and signing key)."""
+    settings = runtime.settings
+    if not isinstance(settings, NotificationsSettings):
+        raise TypeError("the notifications service runs with NotificationsSettings")
+    return settings
+
+
 _optional_bearer = HTTPBearer(auto_error=False)
-EVENTSOURCE_AUTH_HELP = "The bearer token, for a browser's EventSource, which cannot send headers"
+TICKET_HELP = "For a browser's EventSource, which cannot send headers: a ticket from POST .../stream-ticket"
+
+
+@notifications.post(
+    "/stream-ticket",
+    status_code=201,
+    response_model=StreamTicketOut,
+    summary="A single-use ticket (valid 60 s) that opens one stream without a token in the URL",
+    responses=problems(401, 429),
+)
+async def create_stream_ticket(principal: CurrentPrincipal, session: SessionDep) -> StreamTicketOut:
+    async with session.begin():
+        ticket, expires_at = await tickets.issue_ticket(session=session, principal=principal)
+    return StreamTicketOut(ticket=ticket, expires_at=expires_at)
 
 
 async def stream_principal(
     request: Request,
+    runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
-    access_token: Annotated[
-        str | None, Query(description="For EventSource, which cannot send headers")
-    ] = None,
+    ticket: Annotated[str | None, Query(max_length=128, description=TICKET_HELP)] = None,
 ) -> Principal:
-    """The bearer token from the header or, for a browser's EventSource, the ``access_token`` query."""
-    token = credentials.credentials if credentials else access_token
-    if not token:
-        raise unauthorized("missing bearer token (header or access_token query parameter)")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token)
+    """The bearer token from the header or, for a browser's EventSource, a single-use ticket."""
+    if credentials is not None:
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return await verifier.verify(credentials.credentials)
+    if ticket is None:
+        raise unauthorized("missing bearer token (or a ticket from POST /v1/notifications/stream-ticket)")
+    async with runtime.db.session() as session, session.begin():
+        return await tickets.redeem_ticket(session=session, ticket=ticket)
 
 
 @notifications.get(
     "/stream",
     summary="Server-sent events of the caller's inbox; resume with Last-Event-ID",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 422)},
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(401, 422, 429)},
 )
 async def stream_inbox(
     request: Request,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(stream_principal)],
+    settings: Annotated[NotificationsSettings, Depends(notifications_settings)],
     locale: PreferredLocale,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
@@ -133,37 +158,48 @@ async def stream_inbox(
     else:
         async with runtime.db.session() as session:
             position = await inbox.latest_position(session=session, audience=audience)
-    events = inbox_events(
-        db=runtime.db,
-        audience=audience,
-        reader=principal.sub,
-        position=position,
-        locale=locale,
-        doorbell=_doorbell(request, runtime),
-    )
+    slots = _stream_slots(request, settings)
+    slots.take(principal.sub)  # 429 now, before the response starts; given back when the stream ends
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            async for chunk in inbox_events(
+                db=runtime.db,
+                audience=audience,
+                reader=principal.sub,
+                position=position,
+                locale=locale,
+                bell=_bell(request, runtime, settings),
+                expires_at=principal.expires_at,
+                ping_s=settings.sse_ping_interval_s,
+            ):
+                yield chunk
+        finally:
+            slots.release(principal.sub)
+
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Language": locale}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _doorbell(request: Request, runtime: RuntimeDep) -> Doorbell:
-    """One per process, rung after every commit that wrote events (new inbox items do)."""
-    doorbell: Doorbell | None = getattr(request.app.state, "inbox_doorbell", None)
-    if doorbell is None:
-        doorbell = Doorbell()
-        runtime.db.on_outbox_commit(doorbell.ring)
-        request.app.state.inbox_doorbell = doorbell
-    return doorbell
+def _bell(request: Request, runtime: RuntimeDep, settings: NotificationsSettings) -> InboxBell:
+    """One per process, rung after every local commit that wrote events and by one shared poll."""
+    bell: InboxBell | None = getattr(request.app.state, "inbox_bell", None)
+    if bell is None:
+        bell = InboxBell(runtime.db, poll_s=settings.sse_poll_interval_s)
+        runtime.db.on_outbox_commit(bell.ring)
+        request.app.state.inbox_bell = bell
+    return bell
+
+
+def _stream_slots(request: Request, settings: NotificationsSettings) -> StreamSlots:
+    slots: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
+    if slots is None:
+        slots = StreamSlots(per_person=settings.sse_max_streams_per_person, total=settings.sse_max_streams)
+        request.app.state.stream_slots = slots
+    return slots
 
 
 # --- subscriptions ------------------------------------------------------------------------------
-
-
-def notifications_settings(runtime: RuntimeDep) -> NotificationsSettings:
-    """This service's settings (SMTP, webhook guard and signing key)."""
-    settings = runtime.settings
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the notifications service runs with NotificationsSettings")
-    return settings
 
 
 def subscription_out(subscription: Subscription) -> SubscriptionOut:

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -21,6 +22,7 @@ from shared.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Vidnova-Webhooks/1"
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class DeliveryError(Exception):
@@ -128,50 +130,75 @@ class FileMailer:
 
 
 def webhook_document(job: Job) -> dict[str, Any]:
-    """What a webhook receiver gets: the rendered notice and the event's data."""
+    """What a webhook receiver gets: a CloudEvent whose data is the rendered notice and the event's data."""
     return {
+        "specversion": "1.0",
         "id": str(job.id),
+        "source": "vidnova/notifications",
         "type": job.source_event_type,
-        "event_id": str(job.source_event_id),
         "subject": job.subject_id,
-        "locale": job.locale,
-        "title": job.title,
-        "text": job.body,
-        "data": job.data or {},
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "data": {
+            "event_id": str(job.source_event_id),
+            "locale": job.locale,
+            "title": job.title,
+            "text": job.body,
+            "data": job.data or {},
+        },
     }
 
 
-class WebhookSender:
-    """Signed JSON POSTs; the SSRF guard runs again at send time (DNS may have changed)."""
+async def post_capped(
+    client: httpx.AsyncClient, vetted: webhooks.Vetted, *, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """POST to the vetted address (Host and TLS name stay the URL's host); read at most 64 KiB back."""
+    target = vetted.target
+    request = client.build_request(
+        "POST",
+        vetted.pinned_url(),
+        content=body,
+        headers={**headers, "Host": target.netloc},
+        extensions={"sni_hostname": target.host},
+    )
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        received = bytearray()
+        async for chunk in response.aiter_raw():
+            received += chunk[: MAX_RESPONSE_BYTES - len(received)]
+            if len(received) >= MAX_RESPONSE_BYTES:
+                break  # the rest is never read: closing drops the connection
+    finally:
+        await response.aclose()
+    return response.status_code, bytes(received)
 
-    def __init__(self, client: httpx.AsyncClient, *, allow_private: bool) -> None:
+
+class WebhookSender:
+    """Standard Webhooks POSTs to a target vetted at send time, connected to by the vetted address."""
+
+    def __init__(self, client: httpx.AsyncClient, *, policy: webhooks.TargetPolicy) -> None:
         self.client = client
-        self.allow_private = allow_private
+        self.policy = policy
 
     async def send(self, job: Job) -> int | None:
         if job.signing_key is None:
             raise DeliveryError("the subscription has no signing key", retryable=False)
         try:
-            await webhooks.check_target(job.target, allow_private=self.allow_private)
+            vetted = await self.policy.vet(job.target)
         except webhooks.TargetRefused as exc:
             raise DeliveryError(f"target refused: {exc}", retryable=False) from exc
         body = webhooks.encode_body(webhook_document(job))
-        timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            webhooks.SIGNATURE_HEADER: webhooks.sign(job.signing_key, timestamp, body),
-            webhooks.TIMESTAMP_HEADER: str(timestamp),
-            webhooks.DELIVERY_HEADER: str(job.id),
-            webhooks.EVENT_TYPE_HEADER: job.source_event_type,
+            **webhooks.signature_headers(job.signing_key, str(job.id), int(time.time()), body),
         }
         try:
-            response = await self.client.post(job.target, content=body, headers=headers)
+            status, _ = await post_capped(self.client, vetted, body=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"timed out: {type(exc).__name__}", retryable=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-        status = response.status_code
         if 200 <= status < 300:
             return status
         # Timeouts, throttling and server errors may pass; anything else (4xx, redirects) will not.

@@ -25,11 +25,12 @@ from services.notifications.channels import Channels, DeliveryError, Job, Webhoo
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings
-from services.notifications.webhooks import derived_secret
+from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
 from shared.db import Database, utcnow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
+from shared.redaction import describe_error, redact
 from shared.service import Runtime
 from shared.settings import NotificationsSettings
 
@@ -49,13 +50,14 @@ class DeliveryWorker:
         db: Database,
         channels: Channels,
         tuning: DeliverySettings,
-        master_secret: str | None,
+        master_secret: str,
         stopping: asyncio.Event,
     ) -> None:
         self.db = db
         self.channels = channels
         self.tuning = tuning
         self.master_secret = master_secret
+        self.box = SecretBox(master_secret)
         self.stopping = stopping
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -136,8 +138,8 @@ class DeliveryWorker:
         keys: dict[UUID | None, str] = {}
         for subscription in rows:
             if subscription.secret is not None:
-                keys[subscription.id] = subscription.secret
-            elif self.master_secret is not None:
+                keys[subscription.id] = self.box.open(subscription.secret)
+            else:  # created before secrets were stored: derived from the master secret
                 keys[subscription.id] = derived_secret(self.master_secret, str(subscription.id))
         return keys
 
@@ -151,13 +153,13 @@ class DeliveryWorker:
             result = AttemptResult(ok=True, response_status=status)
         except DeliveryError as exc:
             result = AttemptResult(
-                ok=False, error=str(exc), retryable=exc.retryable, response_status=exc.response_status
+                ok=False, error=redact(str(exc)), retryable=exc.retryable, response_status=exc.response_status
             )
         except TimeoutError:
             result = AttemptResult(ok=False, error=f"timed out after {timeout:g} s", retryable=True)
         except Exception as exc:  # a sender bug must not stop the worker: logged, recorded, retried
             log.exception("unexpected error delivering", extra={"delivery_id": str(job.id)})
-            result = AttemptResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+            result = AttemptResult(ok=False, error=describe_error(exc), retryable=True)
         duration_ms = (time.perf_counter() - clock) * 1000
         try:
             await self.record(job, result, started=started, duration_ms=duration_ms)
@@ -278,13 +280,16 @@ async def run_delivery_worker(runtime: Runtime) -> None:
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         channels = Channels(
             email=build_email_channel(settings, timeout_s=tuning.attempt_timeout_s),
-            webhook=WebhookSender(client, allow_private=settings.webhook_allow_private),
+            webhook=WebhookSender(
+                client,
+                policy=TargetPolicy.for_settings(settings),
+            ),
         )
         worker = DeliveryWorker(
             db=runtime.db,
             channels=channels,
             tuning=tuning,
-            master_secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+            master_secret=settings.webhook_master_secret(),
             stopping=runtime.stopping,
         )
         runtime.db.on_outbox_commit(worker.wake)  # the consumer's transactions that queue jobs emit events

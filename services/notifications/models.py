@@ -142,3 +142,19 @@ class DeliveryAttempt(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # delivered | retry | failed
     error: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
     response_status: int | None = None
+
+
+class StreamTicket(SQLModel, table=True):
+    """A single-use, short-lived ticket that lets a browser's EventSource open a stream (no token in URLs)."""
+
+    __tablename__ = "stream_tickets"
+    __table_args__ = (sa.Index("ix_stream_tickets_expires", "expires_at"),)
+
+    ticket_hash: str = Field(primary_key=True, max_length=64)  # SHA-256 hex: the ticket is never stored
+    sub: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    region: str | None = Field(default=None, max_length=16)
+    donor_id: str | None = Field(default=None, max_length=64)
+    token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

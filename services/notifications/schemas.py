@@ -139,3 +139,10 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         *statuses,
         described={409: "An active subscription of yours already has this channel and target"},
     )
+
+
+class StreamTicketOut(BaseModel):
+    """A single-use ticket for ``GET /v1/notifications/stream?ticket=…``."""
+
+    ticket: str
+    expires_at: datetime

@@ -17,7 +17,7 @@ from services.notifications.models import Delivery, DeliveryAttempt, InboxSequen
 from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
-from services.notifications.webhooks import TargetRefused, check_target, derived_secret, new_secret
+from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.events.envelope import CloudEvent
@@ -218,7 +218,7 @@ async def check_subscription(
             )
     if body.channel == "webhook":
         try:
-            await check_target(body.target, allow_private=settings.webhook_allow_private)
+            await TargetPolicy.for_settings(settings).vet(body.target)
         except TargetRefused as exc:
             raise invalid_field("body.target", str(exc)) from exc
 
@@ -231,7 +231,6 @@ async def create_subscription(
     settings: NotificationsSettings,
 ) -> tuple[Subscription, str | None]:
     """Record a subscription; returns it with the webhook signing secret (shown only now)."""
-    master = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     subscription = Subscription(
         owner=principal.sub,
         audience=audience_of(principal),
@@ -242,8 +241,8 @@ async def create_subscription(
     )
     secret: str | None = None
     if body.channel == "webhook":
-        secret = derived_secret(master, str(subscription.id)) if master else new_secret()
-        subscription.secret = None if master else secret
+        secret = new_secret()
+        subscription.secret = SecretBox(settings.webhook_master_secret()).seal(secret)
     session.add(subscription)
     try:
         await session.flush()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.requests import api, consumers
+from shared.admin import admin
 from shared.service import ServiceDefinition, create_service_app
 from shared.settings import RequestsSettings
 
 DEFINITION = ServiceDefinition(
     name="requests",
     title="Vidnova requests service",
-    routers=[api.router],
+    routers=[api.router, admin],
     subscriptions=[consumers.SUBSCRIPTION],
 )
 

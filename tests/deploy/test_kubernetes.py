@@ -146,7 +146,7 @@ def test_core_resources_validate_against_kubernetes_schemas(
 def test_strimzi_resources_validate_against_their_crd_schemas(rendered: list[dict[str, Any]]) -> None:
     validators = _crd_validators()
     strimzi = [r for r in rendered if r["apiVersion"].startswith("kafka.strimzi.io/")]
-    assert {r["kind"] for r in strimzi} == {"Kafka", "KafkaNodePool", "KafkaTopic"}
+    assert {r["kind"] for r in strimzi} == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
     for resource in strimzi:
         validator = validators.get((resource["apiVersion"], resource["kind"]))
         assert validator, f"no CRD schema for {resource['apiVersion']} {resource['kind']}"
@@ -365,13 +365,9 @@ def test_topics_exist_replicated_and_agree_with_the_configuration(rendered: list
 def test_clients_reach_the_kafka_listener_with_idempotent_producers(rendered: list[dict[str, Any]]) -> None:
     (kafka,) = of_kind(rendered, "Kafka")
     config = _common_config(rendered)
-    plain = [
-        listener
-        for listener in kafka["spec"]["kafka"]["listeners"]
-        if listener["type"] == "internal" and not listener["tls"]
-    ]
+    [listener] = kafka["spec"]["kafka"]["listeners"]  # SCRAM over TLS only (test_kubernetes_security.py)
     assert (
-        config["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
+        config["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
     )
     assert config["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
     assert config["VIDNOVA_ENV"] == "production"

@@ -18,7 +18,7 @@ from shared.settings import SERVICE_NAMES
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 
-SHARED_MODULES = ("shared.outbox", "shared.consumer")
+SHARED_MODULES = ("shared.outbox", "shared.consumer", "shared.dead_letters")
 
 
 def tables_of(service: str) -> set[str]:

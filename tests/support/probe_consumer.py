@@ -15,6 +15,7 @@ import asyncio
 import os
 import signal
 import sys
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -25,7 +26,10 @@ from shared.consumer import Delivery, Handler, IdempotentConsumer, Subscription
 from shared.db import Database
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import Payload, RequestSubmitted
+from shared.kafka import ensure_topics
+from shared.migrations import upgrade
 from shared.settings import KafkaSettings
+from tests.support.infra import new_database_url
 
 FAIL_ALWAYS = "always-fails"
 
@@ -135,3 +139,16 @@ async def main(mode: str, marker: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1], sys.argv[2]))
+
+
+async def isolated_messaging(infra: Any, name: str, *statements: str) -> tuple[KafkaSettings, str, Database]:
+    """A private topic prefix (topics created) and a fresh, migrated database with extra tables."""
+    kafka = infra.broker.kafka_settings(topic_prefix=f"{name}{uuid4().hex[:8]}", retry_backoff_ms=20)
+    await ensure_topics(kafka)
+    url = await new_database_url(infra.database, infra.tmp_dir, name)
+    await asyncio.to_thread(upgrade, "requests", url)  # any service's migrations carry the shared tables
+    db = Database(url)
+    async with db.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(sa.text(statement))
+    return kafka, url, db

@@ -154,6 +154,8 @@ async def make_stack(
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "OUTBOX_POLL_INTERVAL_S": "1",
         "PYTHONUNBUFFERED": "1",
+        # Tests drive many writes through a few identities; test_rate_limit.py turns it on.
+        "RATE_LIMIT_WRITES_PER_MIN": "0",
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
         **extra_env,
     }

@@ -24,6 +24,7 @@ from services.allocation.schemas import (
     problems,
 )
 from shared.auth import CurrentPrincipal, Principal, require_roles
+from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import reject_unknown_query
 from shared.service import SessionDep
 
@@ -51,7 +52,9 @@ async def list_allocations(
     status: AllocationStatus | None = None,
     request_id: UUID | None = None,
     lot_id: UUID | None = None,
-    donor_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    donor_id: Annotated[
+        str | None, Query(min_length=1, max_length=DONOR_ID_MAX, pattern=DONOR_ID_PATTERN)
+    ] = None,
     region: Annotated[str | None, Query(min_length=1, max_length=8, json_schema_extra=REGION_ENUM)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -22,6 +22,7 @@ from services.allocation.schemas import (
 from shared import idempotency
 from shared.auth import Principal, require_roles
 from shared.idempotency import IdempotencyKeyHeader
+from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import reject_unknown_query
 from shared.service import SessionDep
 
@@ -62,7 +63,9 @@ async def register_lot(
 async def list_lots(
     principal: LotKeeper,
     session: SessionDep,
-    donor_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    donor_id: Annotated[
+        str | None, Query(min_length=1, max_length=DONOR_ID_MAX, pattern=DONOR_ID_PATTERN)
+    ] = None,
     category: Annotated[
         str | None, Query(min_length=1, max_length=40, json_schema_extra=CATEGORY_ENUM)
     ] = None,

@@ -8,8 +8,6 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
-import hashlib
-import hmac
 import ipaddress
 import json
 import ssl
@@ -32,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlmodel import col, select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -162,14 +161,13 @@ class Mailbox:
 # --- webhooks -----------------------------------------------------------------------------------
 
 
-def verify_signature(secret: str, headers: Mapping[str, str], body: bytes, tolerance_s: int = 300) -> bool:
-    """The receiver-side check documented for webhook consumers."""
-    timestamp = headers["Vidnova-Timestamp"]
-    expected = (
-        "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    )
-    fresh = abs(time.time() - int(timestamp)) <= tolerance_s
-    return fresh and hmac.compare_digest(expected, headers["Vidnova-Signature"])
+def verify_signature(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """A receiver's check, with the Standard Webhooks reference library (5-minute tolerance)."""
+    try:
+        Webhook(secret).verify(body, dict(headers), json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 @dataclass

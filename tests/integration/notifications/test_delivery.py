@@ -125,15 +125,16 @@ async def test_webhook_is_signed_and_carries_the_fulfilment_notice(harness: Harn
     assert call.status == 200
     assert verify_signature(secret, call.headers, call.body)
     assert call.headers["content-type"] == "application/json"
-    assert call.headers["vidnova-delivery"] == record["id"]
-    assert call.headers["vidnova-event-type"] == "vidnova.allocation.delivered.v1"
-    document = call.json()
+    assert call.headers["webhook-id"] == record["id"]
+    document = call.json()  # a CloudEvent
     assert document["id"] == record["id"]
-    assert document["event_id"] == str(delivered.id)
-    assert document["title"] == "Fulfilment notice UA63-2026-000001: 2 units received in Kharkiv Oblast"
-    assert "Rejected on delivery: 1 unit — cracked housing." in document["text"]
-    assert document["data"]["received_quantity"] == 2
-    assert document["data"]["waybill"] == "WB-77"
+    assert document["type"] == "vidnova.allocation.delivered.v1"
+    notice = document["data"]
+    assert notice["event_id"] == str(delivered.id)
+    assert notice["title"] == "Fulfilment notice UA63-2026-000001: 2 units received in Kharkiv Oblast"
+    assert "Rejected on delivery: 1 unit — cracked housing." in notice["text"]
+    assert notice["data"]["received_quantity"] == 2
+    assert notice["data"]["waybill"] == "WB-77"
     assert [(a["outcome"], a["response_status"]) for a in record["attempts"]] == [("delivered", 200)]
 
     await delivery_on(harness, approved, "inbox", "delivered")

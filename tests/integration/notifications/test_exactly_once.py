@@ -65,7 +65,8 @@ def received(
     assert own.mailbox is not None
     assert own.receiver is not None
     mails = collections.Counter(m.message["X-Vidnova-Event-Id"] for m in own.mailbox.messages(to=address))
-    calls = collections.Counter(c.json()["event_id"] for c in own.receiver.calls_to(path) if c.status == 200)
+    answered = [c for c in own.receiver.calls_to(path) if c.status == 200]
+    calls = collections.Counter(c.json()["data"]["event_id"] for c in answered)
     return mails, calls
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.notifications.models import Subscription
-from services.notifications.webhooks import derived_secret
+from services.notifications.webhooks import SecretBox
 from tests.conftest import Infra
 from tests.factories import request_submitted
 from tests.integration.notifications.harness import Harness, notifications_stack, start_harness, stop_harness
@@ -46,6 +46,10 @@ async def guarded(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
         "http://192.168.1.20/hook",
         "http://169.254.169.254/latest/meta-data/",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[2002:a9fe:a9fe::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[fec0::1]/hook",
         "https://vidnova-hooks.invalid/hook",
     ],
 )
@@ -57,20 +61,30 @@ async def test_webhook_targets_off_the_public_internet_are_refused(guarded: Harn
         assert (await client.get("/v1/subscriptions")).json()["items"] == []
 
 
-async def test_a_public_webhook_target_is_accepted_with_a_key_derived_from_the_master_secret(
-    guarded: Harness,
-) -> None:
+async def test_a_public_webhook_target_is_accepted_and_its_secret_stored_encrypted(guarded: Harness) -> None:
     async with guarded.client(f"public-{uuid.uuid4().hex[:6]}", "coordinator") as client:
         response = await client.post(
             "/v1/subscriptions", json={"channel": "webhook", "target": "https://93.184.215.14/hooks/vidnova"}
         )
     assert response.status_code == 201, response.text
     created = response.json()
-    assert created["secret"] == derived_secret(MASTER_SECRET, created["id"])
+    assert created["secret"].startswith("whsec_")
     async with guarded.db.session() as session:
         stored = await session.get(Subscription, uuid.UUID(created["id"]))
     assert stored is not None
-    assert stored.secret is None  # with WEBHOOK_SIGNING_SECRET set, no signing key is stored
+    assert stored.secret is not None
+    assert created["secret"] not in stored.secret
+    assert SecretBox(MASTER_SECRET).open(stored.secret) == created["secret"]
+
+
+async def test_a_webhook_port_other_than_80_or_443_is_refused(guarded: Harness) -> None:
+    async with guarded.client(f"port-{uuid.uuid4().hex[:6]}", "coordinator") as client:
+        body = {"channel": "webhook", "target": "https://93.184.215.14:22/hooks"}
+        response = await client.post("/v1/subscriptions", json=body)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "body.target"
+    assert "WEBHOOK_ALLOWED_PORTS" in error["message"]
 
 
 async def test_without_smtp_mail_is_written_as_eml_files(guarded: Harness) -> None:

@@ -98,20 +98,6 @@ async def test_stream_delivers_new_items_and_resumes_after_last_event_id(harness
     assert [int(e.id or 0) for e in missed] == [int(last_event_id) + 1, int(last_event_id) + 2]
 
 
-async def test_an_eventsource_passes_its_token_in_the_query(harness: Harness) -> None:
-    token = harness.token("lviv-admin", "region_admin", region="UA-46")
-    async with httpx.AsyncClient(base_url=harness.stack.url("notifications"), timeout=30) as anonymous:
-        async with anonymous.stream("GET", STREAM, params={"access_token": token}) as response:
-            assert response.status_code == 200
-            opened = await asyncio.wait_for(anext(sse(response)), 30)
-            assert opened.comment is not None
-        refused = await anonymous.get(STREAM)
-        assert refused.status_code == 401
-        assert refused.headers["www-authenticate"].startswith("Bearer")
-        forged = await anonymous.get(STREAM, params={"access_token": "not-a-token"})
-        assert forged.status_code == 401
-
-
 async def test_a_malformed_last_event_id_is_422_naming_the_header(harness: Harness) -> None:
     async with harness.client("lviv-admin", "region_admin", region="UA-46") as client:
         for value in ("abc", "-1", "99999999999999999999999"):

@@ -12,12 +12,13 @@ from alembic.migration import MigrationContext
 
 from services.notifications import models
 from shared.consumer import InboxRecord
+from shared.dead_letters import DeadLetter
 from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 
 TABLES = (
     models.Notification, models.InboxSequence, models.NotificationRead, models.Subscription,
-    models.Delivery, models.DeliveryAttempt, OutboxRecord, InboxRecord,
+    models.Delivery, models.DeliveryAttempt, models.StreamTicket, OutboxRecord, InboxRecord, DeadLetter,
 )  # fmt: skip
 
 

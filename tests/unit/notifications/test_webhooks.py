@@ -1,72 +1,92 @@
-"""Webhook signatures (checked with the receiver snippet from the README) and the SSRF guard."""
+"""Webhook signatures (checked with the `standardwebhooks` library), secrets at rest, the SSRF guard."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import time
-from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notifications import webhooks
-from services.notifications.webhooks import TargetRefused
+from services.notifications.webhooks import IPAddress, TargetPolicy, TargetRefused
+from shared.settings import ConfigurationError, NotificationsSettings
 
 
-# The receiver-side check documented for webhook consumers, verbatim.
-def verify(secret: str, headers: Mapping[str, str], body: bytes, tolerance_s: int = 300) -> bool:
-    timestamp = headers["Vidnova-Timestamp"]
-    expected = (
-        "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    )
-    fresh = abs(time.time() - int(timestamp)) <= tolerance_s
-    return fresh and hmac.compare_digest(expected, headers["Vidnova-Signature"])
+def test_the_standardwebhooks_library_verifies_our_signature() -> None:
+    secret, body = webhooks.new_secret(), webhooks.encode_body({"title": "Отримано: 2 одиниці"})
+    assert secret.startswith("whsec_")
+    headers = webhooks.signature_headers(secret, "msg_1", int(time.time()), body)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(secret).verify(body, headers) == {"title": "Отримано: 2 одиниці"}
 
 
-def signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
-    return {"Vidnova-Timestamp": str(timestamp), "Vidnova-Signature": webhooks.sign(secret, timestamp, body)}
-
-
-def test_a_receiver_verifies_the_signature() -> None:
-    secret, body, now = (
-        webhooks.new_secret(),
-        webhooks.encode_body({"title": "Отримано: 2 одиниці"}),
-        int(time.time()),
-    )
-    assert verify(secret, signed(secret, body, now), body)
-
-
-def test_a_tampered_body_a_wrong_key_or_a_stale_timestamp_fail_verification() -> None:
+def test_a_tampered_body_a_wrong_key_an_other_id_or_a_stale_timestamp_fail_verification() -> None:
     secret, body, now = webhooks.new_secret(), b'{"quantity":2}', int(time.time())
-    assert not verify(secret, signed(secret, body, now), b'{"quantity":20}')
-    assert not verify(webhooks.new_secret(), signed(secret, body, now), body)
-    replayed = signed(secret, body, now - 3600)
-    assert not verify(secret, replayed, body)
-    shifted = {**signed(secret, body, now), "Vidnova-Timestamp": str(now + 1)}
-    assert not verify(secret, shifted, body)  # the timestamp is covered by the signature
+    headers = webhooks.signature_headers(secret, "msg_1", now, body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(b'{"quantity":20}', headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhooks.new_secret()).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, {**headers, "webhook-id": "msg_2"})
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, webhooks.signature_headers(secret, "msg_1", now - 3600, body))
 
 
-def test_derived_secrets_are_stable_and_differ_per_subscription() -> None:
-    master = "m" * 40
-    assert webhooks.derived_secret(master, "a") == webhooks.derived_secret(master, "a")
-    assert webhooks.derived_secret(master, "a") != webhooks.derived_secret(master, "b")
-    assert webhooks.derived_secret(master, "a") != webhooks.derived_secret("n" * 40, "a")
+def test_our_signature_is_the_one_the_library_computes() -> None:
+    secret, body, now = webhooks.new_secret(), b"{}", int(time.time())
+    expected = Webhook(secret).sign("msg_9", datetime.fromtimestamp(now, UTC), body.decode())
+    assert webhooks.sign(secret, "msg_9", now, body) == expected
+
+
+def test_secrets_are_stored_encrypted_and_open_only_with_the_same_master_key() -> None:
+    box, secret = webhooks.SecretBox("m" * 40), webhooks.new_secret()
+    stored = box.seal(secret)
+    assert secret not in stored
+    assert stored.startswith("fernet:")
+    assert box.open(stored) == secret
+    with pytest.raises(ValueError, match="does not decrypt"):
+        webhooks.SecretBox("n" * 40).open(stored)
+    assert box.open("whsec_legacyplain") == "whsec_legacyplain"  # rows from before encryption
+
+
+def test_the_master_key_is_required_in_production_and_must_be_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDNOVA_ENV", "production")
+    monkeypatch.delenv("WEBHOOK_SIGNING_SECRET", raising=False)
+    production = NotificationsSettings()
+    with pytest.raises(ConfigurationError, match="WEBHOOK_SIGNING_SECRET"):
+        production.webhook_master_secret()
+    with pytest.raises(ValueError, match="at least 32"):
+        NotificationsSettings(WEBHOOK_SIGNING_SECRET="short")
+    with pytest.raises(ValueError, match="WEBHOOK_ALLOWED_PORTS"):
+        NotificationsSettings(WEBHOOK_ALLOWED_PORTS="80,http")
 
 
 @pytest.mark.parametrize(
     "address",
     [
         "127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-        "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+        "224.0.0.1", "240.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "fc00::1", "fd12:3456::1",
+        "ff02::1", "fec0::1",  # site-local
+        "::ffff:127.0.0.1", "::ffff:10.0.0.1",  # IPv4-mapped
+        "::127.0.0.1", "::169.254.169.254", "::8.8.8.8",  # IPv4-compatible (deprecated; never public)
+        "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b::a00:1",  # NAT64 of link-local, loopback, private
+        "64:ff9b:1::1",  # local-use NAT64
+        "2002:7f00:1::1", "2002:a9fe:a9fe::", "2002:c0a8:101::1",  # 6to4 of loopback, link-local, private
+        "2001::1",  # Teredo
     ],
 )  # fmt: skip
-def test_loopback_private_link_local_and_reserved_addresses_are_not_public(address: str) -> None:
+def test_addresses_off_the_public_internet_are_refused(address: str) -> None:
     assert not webhooks.is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2001:4860:4860::8888"])
-def test_internet_addresses_are_public(address: str) -> None:
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.215.14", "8.8.8.8", "2001:4860:4860::8888", "64:ff9b::808:808", "2002:808:808::1"],
+)
+def test_internet_addresses_and_ipv6_forms_of_them_are_public(address: str) -> None:
     assert webhooks.is_public(ipaddress.ip_address(address))
 
 
@@ -85,20 +105,66 @@ def test_malformed_targets_are_refused(url: str, reason: str) -> None:
         webhooks.parse_target(url)
 
 
+class StubResolver:
+    """Answers each lookup with the next list of addresses: a DNS-rebinding attacker's server."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = [[ipaddress.ip_address(a) for a in answer] for answer in answers]
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+        self.lookups.append(host)
+        return self.answers[min(len(self.lookups), len(self.answers)) - 1]
+
+
+async def test_a_name_is_resolved_once_and_the_connection_goes_to_the_vetted_address() -> None:
+    resolver = StubResolver(["93.184.215.14"], ["127.0.0.1"])
+    vetted = await TargetPolicy(resolver=resolver).vet("https://hooks.example.org/in?x=1")
+    assert resolver.lookups == ["hooks.example.org"]
+    assert vetted.pinned_url() == "https://93.184.215.14:443/in?x=1"
+    assert vetted.target.netloc == "hooks.example.org"
+    with pytest.raises(TargetRefused, match=r"127\.0\.0\.1"):  # the second answer is judged on its own
+        await TargetPolicy(resolver=resolver).vet("https://hooks.example.org/in")
+
+
+async def test_one_private_address_among_public_ones_refuses_the_target() -> None:
+    resolver = StubResolver(["93.184.215.14", "10.0.0.5"])
+    with pytest.raises(TargetRefused, match=r"10\.0\.0\.5"):
+        await TargetPolicy(resolver=resolver).vet("https://hooks.example.org/")
+
+
 @pytest.mark.parametrize(
     "url",
-    ["http://localhost:8080/hook", "http://127.0.0.1/", "http://[::1]:9000/", "http://169.254.169.254/"],
-)
+    [
+        "http://localhost:8080/hook", "http://127.0.0.1/", "http://[::1]:9000/", "http://169.254.169.254/",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "http://[2002:7f00:1::1]/", "http://[::127.0.0.1]/",
+        "http://[fec0::1]/", "http://[::ffff:7f00:1]/",
+    ],
+)  # fmt: skip
 async def test_private_targets_are_refused_unless_allowed(url: str) -> None:
     with pytest.raises(TargetRefused, match="WEBHOOK_ALLOW_PRIVATE"):
-        await webhooks.check_target(url, allow_private=False)
-    await webhooks.check_target(url, allow_private=True)
+        await TargetPolicy(allowed_ports=frozenset({80, 8080, 9000})).vet(url)
+    await TargetPolicy(allow_private=True).vet(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://93.184.215.14:22/", "http://93.184.215.14:8080/", "http://8.8.8.8:6379/"]
+)
+async def test_ports_other_than_80_and_443_are_refused_unless_configured(url: str) -> None:
+    with pytest.raises(TargetRefused, match="WEBHOOK_ALLOWED_PORTS"):
+        await TargetPolicy().vet(url)
+    port = webhooks.parse_target(url).port
+    await TargetPolicy(allowed_ports=frozenset({port})).vet(url)
+    await TargetPolicy(allow_private=True).vet(url)  # the private allowance lifts the port rule too
 
 
 async def test_a_public_address_literal_is_accepted_without_a_lookup() -> None:
-    await webhooks.check_target("https://93.184.215.14/hooks/vidnova", allow_private=False)
+    resolver = StubResolver(["127.0.0.1"])
+    vetted = await TargetPolicy(resolver=resolver).vet("https://[2001:4860:4860::8888]/hooks")
+    assert resolver.lookups == []
+    assert vetted.pinned_url() == "https://[2001:4860:4860::8888]:443/hooks"
 
 
 async def test_a_host_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(TargetRefused, match="does not resolve"):
-        await webhooks.check_target("https://vidnova-hooks.invalid/x", allow_private=False)
+        await TargetPolicy().vet("https://vidnova-hooks.invalid/x")

@@ -14,9 +14,9 @@ from shared.settings import AuthSettings, ConfigurationError
 SECRET = "s" * 48
 
 
-def test_valid_token_gives_the_principal_with_scope() -> None:
+async def test_valid_token_gives_the_principal_with_scope() -> None:
     token = mint_token(secret=SECRET, sub="k", role="region_admin", region="UA-63")
-    principal = TokenVerifier(secret=SECRET).verify(token)
+    principal = await TokenVerifier(secret=SECRET).verify(token)
     assert (principal.sub, principal.role, principal.region) == ("k", "region_admin", "UA-63")
     assert not principal.sees_everything
 
@@ -31,24 +31,24 @@ def test_valid_token_gives_the_principal_with_scope() -> None:
         {"sub": "x", "role": "coordinator"},
     ],
 )
-def test_bad_claims_are_401_with_challenge(claims: dict) -> None:
+async def test_bad_claims_are_401_with_challenge(claims: dict) -> None:
     token = jwt.encode(claims, SECRET, algorithm="HS256")
     with pytest.raises(Problem) as raised:
-        TokenVerifier(secret=SECRET).verify(token)
+        await TokenVerifier(secret=SECRET).verify(token)
     assert raised.value.status == 401
     assert raised.value.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_token_signed_with_another_secret_is_rejected() -> None:
+async def test_token_signed_with_another_secret_is_rejected() -> None:
     token = mint_token(secret="o" * 48, sub="x", role="admin")
     with pytest.raises(Problem):
-        TokenVerifier(secret=SECRET).verify(token)
+        await TokenVerifier(secret=SECRET).verify(token)
 
 
-def test_none_algorithm_is_rejected() -> None:
+async def test_none_algorithm_is_rejected() -> None:
     token = jwt.encode({"sub": "x", "role": "admin", "exp": time.time() + 60}, None, algorithm="none")
     with pytest.raises(Problem):
-        TokenVerifier(secret=SECRET).verify(token)
+        await TokenVerifier(secret=SECRET).verify(token)
 
 
 def test_production_refuses_to_start_without_a_secret(tmp_path) -> None:
@@ -68,3 +68,25 @@ def test_development_secret_is_generated_once_and_private(tmp_path) -> None:
     assert AuthSettings(state_dir=tmp_path).signing_secret() == first
     assert len(first) >= 32
     assert (tmp_path / "auth-secret").stat().st_mode & 0o077 == 0
+
+
+async def test_an_issuer_when_configured_is_required_and_checked() -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer="https://id.vidnova.example")
+    claims = {"sub": "x", "role": "admin", "exp": time.time() + 60}
+    good = jwt.encode({**claims, "iss": "https://id.vidnova.example"}, SECRET, algorithm="HS256")
+    assert (await verifier.verify(good)).sub == "x"
+    for bad in ({**claims, "iss": "https://evil.example"}, claims):
+        with pytest.raises(Problem) as raised:
+            await verifier.verify(jwt.encode(bad, SECRET, algorithm="HS256"))
+        assert raised.value.status == 401
+
+
+def test_jwks_mode_needs_an_issuer_and_in_production_an_audience(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="VIDNOVA_AUTH_ISSUER"):
+        AuthSettings(jwks_url="https://id.example/jwks", state_dir=tmp_path).check_jwks()
+    production = AuthSettings(
+        environment="production", jwks_url="https://id.example/jwks", issuer="https://id.example"
+    )
+    with pytest.raises(ConfigurationError, match="VIDNOVA_AUTH_AUDIENCE"):
+        production.check_jwks()
+    AuthSettings(jwks_url="https://id.example/jwks", issuer="https://id.example").check_jwks()
