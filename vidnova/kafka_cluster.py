@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from aiokafka.errors import KafkaError
 
 from vidnova.broker import free_port, port_answers
 from vidnova.cache import cache_dir
+from vidnova.kafka_security import ScramTls
 from vidnova.processes import die_with_parent, end_process
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,8 @@ def fetch_jars(home: Path | None = None) -> Path:
     """The broker's runtime jars, fetched by Maven once; returns the folder holding them."""
     libs = (home or kafka_home()) / "libs"
     complete = libs / ".complete"
-    if complete.exists():
+    wanted = hashlib.sha256(POM.read_bytes()).hexdigest()  # a changed pom fetches again
+    if complete.exists() and complete.read_text() == wanted:
         return libs
     if not tools_present():
         raise KafkaUnavailable("Apache Kafka needs Java 17+ and Maven on the PATH (java, mvn)")
@@ -103,7 +106,7 @@ def fetch_jars(home: Path | None = None) -> Path:
         raise KafkaUnavailable(f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
-    complete.write_text(kafka_version())
+    complete.write_text(wanted)
     return libs
 
 
@@ -209,6 +212,7 @@ class KafkaCluster:
     size: int = 1
     heap_mb: int = 512
     nodes: list[KafkaNode] = field(default_factory=list)
+    security: ScramTls | None = None  # SCRAM over TLS with ACLs enforced, instead of PLAINTEXT
 
     def __post_init__(self) -> None:
         if not self.nodes:
@@ -295,7 +299,11 @@ class KafkaCluster:
             "unclean.leader.election.enable": "false",
             "auto.create.topics.enable": "false",
             "group.initial.rebalance.delay.ms": 0,
-        }
+        } | (
+            self.security.broker_properties(port=node.port, controller_port=node.controller_port)
+            if self.security
+            else {}
+        )
 
     def format(self, libs: Path) -> None:
         """Write each node's configuration and format its storage once (a restarted cluster keeps its log)."""
@@ -311,6 +319,7 @@ class KafkaCluster:
                 continue
             command = ["java", "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format"]
             command += ["--cluster-id", cluster_id, "--config", str(node.config_path)]
+            command += self.security.format_arguments() if self.security else []
             formatting.append(
                 (node, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))  # noqa: S603
             )
