@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 KAFKA  ?= embedded
 
-.PHONY: run test lint fmt schemas clean bench fuzz kafka-jars postgres
+.PHONY: run test lint fmt schemas clean bench fuzz kafka-jars kafka-certs postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP) lint kafka-jars postgres
 # Apache Kafka's jars (the version in deploy/kafka/pom.xml) into ~/.cache/vidnova, by Maven.
 kafka-jars: $(STAMP)
 	$(BIN)/vidnova kafka fetch --if-possible
+
+# Kafka's TLS CA and broker certificate for `docker compose up` (git-ignored; existing ones are kept).
+kafka-certs:
+	bash deploy/kafka/make-certs.sh deploy/compose/certs kafka
 
 # PostgreSQL on 127.0.0.1:5432, installed (Debian, root) and started when missing.
 postgres:

@@ -43,6 +43,10 @@ REQUIRED_SECRETS = {
     "ALLOCATION_DB_PASSWORD",
     "NOTIFICATIONS_DB_PASSWORD",
     "WEBHOOK_SIGNING_SECRET",
+    "KAFKA_ADMIN_PASSWORD",
+    "KAFKA_REQUESTS_PASSWORD",
+    "KAFKA_ALLOCATION_PASSWORD",
+    "KAFKA_NOTIFICATIONS_PASSWORD",
 }
 
 
@@ -115,7 +119,7 @@ def test_schema_check_is_not_vacuous(compose: dict[str, Any]) -> None:
 
 def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
     one_shot = _one_shot(compose)
-    assert one_shot == {"migrate"}
+    assert one_shot == {"migrate", "kafka-acls"}
     for name, service in compose["services"].items():
         if name in one_shot:
             assert service.get("restart") == "no", f"{name} runs once and must not restart"
@@ -188,13 +192,19 @@ def test_migrate_container_sets_only_variables_settings_read(compose: dict[str, 
 
 
 def test_kafka_variables_agree_across_containers(compose: dict[str, Any]) -> None:
+    # Everything but the user (and its password) is the same in every container of ours.
+    own = {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"}
+    containers = _vidnova_services(compose)
     kafka_settings = [
-        {k: v for k, v in _environment(s).items() if k.startswith("KAFKA_")}
-        for s in _vidnova_services(compose).values()
+        {k: v for k, v in _environment(s).items() if k.startswith("KAFKA_") and k not in own}
+        for s in containers.values()
     ]
     assert all(settings == kafka_settings[0] for settings in kafka_settings)
     assert kafka_settings[0]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert kafka_settings[0]["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    assert kafka_settings[0]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    users = {name: _environment(s)["KAFKA_SASL_USERNAME"] for name, s in containers.items()}
+    assert users == {"migrate": "admin", **{name: f"vidnova-{name}" for name in SERVICE_NAMES}}
 
 
 def test_no_secret_has_a_default(compose: dict[str, Any]) -> None:
@@ -242,12 +252,13 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
 def test_kafka_runs_apache_kafka_in_kraft_mode(compose: dict[str, Any]) -> None:
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
-    environment = _environment(kafka)
-    assert set(environment["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert environment["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(environment["KAFKA_NODE_ID"] + "@")
-    assert not any("ZOOKEEPER" in key for key in environment)
-    assert "INTERNAL://kafka:9092" in environment["KAFKA_ADVERTISED_LISTENERS"]
-    assert environment["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert any(v.startswith("./deploy/compose/kafka:") for v in kafka["volumes"])
+    properties = broker_properties()
+    assert set(properties["process.roles"].split(",")) == {"broker", "controller"}
+    assert properties["controller.quorum.voters"].startswith(properties["node.id"] + "@")
+    assert not any("zookeeper" in key for key in properties)
+    assert "INTERNAL://kafka:9092" in properties["advertised.listeners"]
+    assert properties["auto.create.topics.enable"] == "false"
 
 
 def test_postgres_gets_one_database_and_role_per_service(compose: dict[str, Any]) -> None:
@@ -350,3 +361,10 @@ def test_init_script_isolates_the_service_databases() -> None:
                     assert "CONNECT privilege" in foreign.stderr
         finally:
             run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+
+
+def broker_properties() -> dict[str, str]:
+    """deploy/compose/kafka/server.properties as a dict."""
+    lines = (ROOT / "deploy/compose/kafka/server.properties").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {key.strip(): value.strip() for key, value in pairs}

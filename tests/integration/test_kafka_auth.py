@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import ClusterAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
 
 from shared.kafka import ensure_topics, make_consumer, make_producer
 from shared.settings import KafkaSettings
+from tests.support.kafka_admin import strimzi_acls
 from tests.support.polling import eventually
 from vidnova.kafka_cluster import KafkaCluster, fetch_jars, tools_present
 from vidnova.kafka_security import ADMIN, ScramTls, add_acl
@@ -51,13 +51,6 @@ class Secured:
             "ssl_cafile": Path(env["KAFKA_SSL_CAFILE"]),
         }
         return KafkaSettings(**{**options, **overrides})
-
-
-def strimzi_acls() -> dict[str, list[dict[str, Any]]]:
-    """Each service user's ACLs as deploy/kubernetes/base/users.yaml grants them (KafkaUser name → ACLs)."""
-    documents = yaml.safe_load_all((ROOT / "deploy/kubernetes/base/users.yaml").read_text())
-    users = [doc for doc in documents if doc and doc["kind"] == "KafkaUser"]
-    return {user["metadata"]["name"]: user["spec"]["authorization"]["acls"] for user in users}
 
 
 def _grant(libs: Path, cluster: KafkaCluster, config: Path, user: str, acls: list[dict[str, Any]]) -> None:

@@ -6,11 +6,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
@@ -69,3 +73,10 @@ async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in offsets.items()}
     finally:
         await consumer.stop()
+
+
+def strimzi_acls() -> dict[str, list[dict[str, Any]]]:
+    """Each service user's ACLs as deploy/kubernetes/base/users.yaml grants them (KafkaUser name → ACLs)."""
+    documents = yaml.safe_load_all((ROOT / "deploy/kubernetes/base/users.yaml").read_text())
+    users = [doc for doc in documents if doc and doc["kind"] == "KafkaUser"]
+    return {user["metadata"]["name"]: user["spec"]["authorization"]["acls"] for user in users}

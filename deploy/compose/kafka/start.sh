@@ -1,0 +1,24 @@
+#!/bin/bash
+# The compose broker's entry point: render the config, create the SCRAM users while formatting the storage
+# (KRaft keeps them in its metadata log; a formatted volume keeps the users it was formatted with), then run.
+set -euo pipefail
+: "${CLUSTER_ID:?}" "${KAFKA_ADMIN_PASSWORD:?}" "${KAFKA_REQUESTS_PASSWORD:?}"
+: "${KAFKA_ALLOCATION_PASSWORD:?}" "${KAFKA_NOTIFICATIONS_PASSWORD:?}"
+config=/tmp/server.properties
+sed "s|@ADMIN_PASSWORD@|${KAFKA_ADMIN_PASSWORD}|g" /etc/vidnova/kafka/server.properties >"$config"
+scram() { printf 'SCRAM-SHA-512=[name=%s,password=%s]' "$1" "$2"; }
+/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id "$CLUSTER_ID" --config "$config" \
+    --add-scram "$(scram admin "$KAFKA_ADMIN_PASSWORD")" \
+    --add-scram "$(scram vidnova-requests "$KAFKA_REQUESTS_PASSWORD")" \
+    --add-scram "$(scram vidnova-allocation "$KAFKA_ALLOCATION_PASSWORD")" \
+    --add-scram "$(scram vidnova-notifications "$KAFKA_NOTIFICATIONS_PASSWORD")"
+# For the health check and acls.sh: Kafka's tools connect as admin.
+umask 077
+cat >/tmp/admin.properties <<PROPERTIES
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${KAFKA_ADMIN_PASSWORD}";
+ssl.truststore.type=PEM
+ssl.truststore.location=/etc/kafka/certs/ca.crt
+PROPERTIES
+exec /opt/kafka/bin/kafka-server-start.sh "$config"
