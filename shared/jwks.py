@@ -39,6 +39,8 @@ class JwksKeys:
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch attempt, successful or not
         self._fetch: asyncio.Task[None] | None = None
+        # One client for the process: building one loads the CA bundle, ~50 ms of CPU on the loop.
+        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
 
     async def key_for(self, kid: str | None) -> Any:
         """The verification key for a token's ``kid``; KeyError if the provider does not publish it."""
@@ -70,8 +72,7 @@ class JwksKeys:
     async def _load(self) -> None:
         self._attempted_at = time.monotonic()
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
-                response = await client.get(self.url)
+            response = await self._client.get(self.url)
             response.raise_for_status()
             key_set = jwt.PyJWKSet.from_dict(response.json())
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import AsyncIterator
 
@@ -17,7 +16,7 @@ from tests.support.stack import ServiceStack, make_stack
 KEY, ROTATED = new_key(), new_key()
 HEALTHZ_BUDGET_S = 0.05
 # A blocked loop would hold /healthz for the whole fetch (2 s); a busy 2-core machine running other
-# suites may delay a single answer past 50 ms, so: nine in ten within 50 ms, none near the fetch.
+# suites may delay an answer past 50 ms, so: nine in ten (all but one) within 50 ms, none near the fetch.
 NEVER_S = 0.5
 
 
@@ -61,8 +60,8 @@ async def healthz_latencies_while(
 
 def assert_fast(latencies: list[float]) -> None:
     slowest = sorted(latencies)[-5:]
-    if len(latencies) >= 2:
-        assert statistics.quantiles(latencies, n=10)[-1] < HEALTHZ_BUDGET_S, slowest
+    late = [latency for latency in latencies if latency >= HEALTHZ_BUDGET_S]
+    assert len(late) <= max(1, len(latencies) // 10), slowest
     assert max(latencies, default=0.0) < NEVER_S, slowest
 
 
