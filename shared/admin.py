@@ -113,7 +113,7 @@ async def replay_dead_letter(letter_id: UUID, principal: Admin, runtime: Runtime
     if consumer is None:
         raise Problem(409, "Conflict", f"no consumer {letter.consumer!r} runs in this service")
     try:
-        # Its own transaction, as when it was consumed; what it causes is the consumer's doing, not the admin's.
+        # Its own transaction, as when it was consumed; its effects are the consumer's doing, not the admin's.
         with acting_as(None):
             outcome = await consumer.replay(letter)
     except (MalformedEvent, UnknownEventType) as exc:

@@ -55,7 +55,7 @@ def test_with_nothing_bound_the_building_service_is_the_actor() -> None:
 
 
 def test_acting_as_none_hides_a_person_bound_outside() -> None:
-    # The dead-letter replay endpoint: the admin's request re-runs a consumer, whose events are not the admin's.
+    # The dead-letter replay: the admin's request re-runs a consumer, whose events are not the admin's.
     with acting_as("ops-1"), acting_as(None):
         assert new_event(withdrawn(), source="allocation").actor == "system:allocation"
 
