@@ -79,6 +79,36 @@ async def test_each_step_of_an_allocation_names_the_person_who_took_it(desk: Des
     assert {actor for _, actor in derived[1:]} == {"system:requests"}
 
 
+async def test_a_requests_changes_name_who_made_them_and_the_release_is_the_allocation_services(
+    desk: Desk,
+) -> None:
+    ns = desk.namespace()
+    await desk.register_lot(ns)
+    request = await desk.file_request(ns, priority="low")
+    await desk.proposal_for(request)
+    async with desk.coordinator("requests") as coordinator:
+        patched = await coordinator.patch(f"/v1/requests/{request['id']}", json={"priority": "high"})
+        assert patched.status_code == 200, patched.text
+    async with desk.region_admin(ns.region, "requests") as region_admin:
+        cancelled = await region_admin.post(
+            f"/v1/requests/{request['id']}/cancel", json={"reason": "grid back"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+    assert (await actors(desk, "requests", request["id"]))[:1] == [("request.submitted", COORDINATOR)]
+    changes = [
+        e
+        for e in await actors(desk, "requests", request["id"])
+        if e[0] in ("request.updated", "request.cancelled")
+    ]
+    assert changes == [("request.updated", COORDINATOR), ("request.cancelled", f"region_admin:{ns.region}")]
+    released = await eventually(
+        lambda: actors(desk, "allocation", request["id"]),
+        until=lambda events: any(name == "allocation.released" for name, _ in events),
+        what="allocation.released by the allocation service's consumer",
+    )
+    assert ("allocation.released", "system:allocation") in released
+
+
 async def test_a_rejection_and_the_matching_it_triggers_are_the_coordinators(desk: Desk) -> None:
     ns = desk.namespace()
     await desk.register_lot(ns, donor_id="jica")
