@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
+from shared.actor import acting_as
 from shared.auth import Principal, require_roles
 from shared.dead_letters import DeadLetterStatus, list_dead_letters, open_dead_letter, resolve
 from shared.events.registry import MalformedEvent, UnknownEventType
@@ -112,7 +113,9 @@ async def replay_dead_letter(letter_id: UUID, principal: Admin, runtime: Runtime
     if consumer is None:
         raise Problem(409, "Conflict", f"no consumer {letter.consumer!r} runs in this service")
     try:
-        outcome = await consumer.replay(letter)  # its own transaction, as when it was consumed
+        # Its own transaction, as when it was consumed; its effects are the consumer's doing, not the admin's.
+        with acting_as(None):
+            outcome = await consumer.replay(letter)
     except (MalformedEvent, UnknownEventType) as exc:
         raise Problem(409, "Conflict", f"cannot be replayed: {describe_error(exc)}") from exc
     except Exception as exc:

@@ -11,6 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.actor import bind_actor
 from shared.identifiers import is_donor_id
 from shared.jwks import JwksKeys, KeysUnavailable
 from shared.problems import Problem
@@ -144,7 +145,7 @@ _bearer = HTTPBearer(auto_error=False)
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """FastAPI dependency: the verified caller, or 401."""
+    """FastAPI dependency: the verified caller, or 401; events the request builds name them as actor."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
@@ -152,6 +153,7 @@ async def current_principal(
     limiter: WriteLimiter | None = getattr(request.app.state, "write_limiter", None)
     if limiter is not None and request.method in WRITE_METHODS:
         limiter.check(principal.sub)  # after verification: a forged token cannot spend someone's budget
+    bind_actor(principal.sub)  # async dependency: same task as the endpoint, which ends with the request
     return principal
 
 

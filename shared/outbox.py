@@ -73,10 +73,15 @@ def add_event(session: AsyncSession, event: CloudEvent) -> None:
 
 
 def emit(
-    session: AsyncSession, payload: Payload, *, source: str, caused_by: CloudEvent | None = None
+    session: AsyncSession,
+    payload: Payload,
+    *,
+    source: str,
+    caused_by: CloudEvent | None = None,
+    actor: str | None = None,
 ) -> CloudEvent:
     """Wrap a payload in an envelope and stage it in the caller's transaction."""
-    event = new_event(payload, source=source, caused_by=caused_by)
+    event = new_event(payload, source=source, caused_by=caused_by, actor=actor)
     add_event(session, event)
     return event
 

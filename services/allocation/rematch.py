@@ -27,11 +27,14 @@ from services.allocation.events import SOURCE, allocation_event, waitlisted
 from services.allocation.locks import lock_category
 from services.allocation.models import Allocation, Demand, Lot
 from services.allocation.settings import Policy
+from shared.actor import current_actor, is_system_actor, system_actor
 from shared.db import flushed_connection, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import AllocationProposed
 from shared.geography import distance_km, get_region
 from shared.outbox import emit
+
+MATCHING = system_actor("matching")
 
 
 @dataclass
@@ -77,6 +80,12 @@ async def rematch(
         outcome.proposed = _record(session, proposals, demands, lots, policy=policy, cause=cause, now=now)
     await _report_waitlist(session, demands, taken, cause=cause, outcome=outcome)
     return outcome
+
+
+def matching_actor() -> str:
+    """A person's request that triggered matching is theirs; anywhere else matching is its own job."""
+    actor = current_actor()
+    return actor if actor and not is_system_actor(actor) else MATCHING
 
 
 async def _unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
@@ -188,7 +197,7 @@ def _record(
         payload = allocation_event(
             AllocationProposed, allocation, demand, reason=allocation.reason, expires_at=allocation.expires_at
         )
-        emit(session, payload, source=SOURCE, caused_by=cause)
+        emit(session, payload, source=SOURCE, caused_by=cause, actor=matching_actor())
         recorded.append(allocation)
     return recorded
 
@@ -210,7 +219,8 @@ async def _report_waitlist(
             continue
         if waiting > 0:
             reason = waitlist_reason(category=demand.category, quantity=demand.quantity, uncovered=waiting)
-            emit(session, waitlisted(demand, unmet=waiting, reason=reason), source=SOURCE, caused_by=cause)
+            report = waitlisted(demand, unmet=waiting, reason=reason)
+            emit(session, report, source=SOURCE, caused_by=cause, actor=matching_actor())
             outcome.waitlisted[request_id] = waiting
         await connection.execute(
             sa.update(Demand).where(col(Demand.request_id) == request_id).values(waitlisted_reported=waiting)

@@ -26,6 +26,7 @@ from services.notifications.models import Delivery, DeliveryAttempt, Subscriptio
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
+from shared.actor import system_actor
 from shared.db import Database, utcnow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import NotificationDelivered, NotificationFailed
@@ -264,7 +265,7 @@ def _outcome_event(delivery: Delivery, result: AttemptResult) -> CloudEvent:
         else NotificationFailed(**common, error=(result.error or "failed")[:2000])
     )
     # Correlated with, and caused by, the event the notice is about.
-    return new_event(payload, source=SOURCE).model_copy(
+    return new_event(payload, source=SOURCE, actor=system_actor(SOURCE)).model_copy(
         update={"correlationid": delivery.correlation_id, "causationid": str(delivery.source_event_id)}
     )
 

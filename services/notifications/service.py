@@ -18,6 +18,7 @@ from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
 from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
+from shared.actor import system_actor
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.events.envelope import CloudEvent
@@ -73,6 +74,7 @@ async def record_notices(*, session: AsyncSession, payload: Payload, event: Clou
             ),
             source=SOURCE,
             caused_by=event,
+            actor=system_actor(SOURCE),
         )
 
 

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.actor import current_actor, system_actor
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, event_type_of, lookup
 from shared.observability import current_correlation_id
@@ -28,6 +29,11 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
     correlationid: str
     causationid: str | None = None
+    actor: str | None = Field(
+        default=None,
+        description="Who made the change: the token's `sub`, or `system:<job>` (SPEC §14.7)."
+        " Absent on events written before it existed; readers accept both.",
+    )
 
     @property
     def key(self) -> bytes:
@@ -47,8 +53,13 @@ class CloudEvent(BaseModel):
         return self.model_dump_json().encode()
 
 
-def new_event(payload: Payload, *, source: str, caused_by: CloudEvent | None = None) -> CloudEvent:
-    """Wrap a payload in an envelope, carrying correlation from the cause or the current request."""
+def new_event(
+    payload: Payload, *, source: str, caused_by: CloudEvent | None = None, actor: str | None = None
+) -> CloudEvent:
+    """Wrap a payload in an envelope, carrying correlation from the cause or the current request.
+
+    The actor is ``actor`` if given, else the one bound to the request or job, else ``system:<source>``.
+    """
     event_type = event_type_of(payload)
     correlation = caused_by.correlationid if caused_by else current_correlation_id()
     return CloudEvent(
@@ -59,6 +70,7 @@ def new_event(payload: Payload, *, source: str, caused_by: CloudEvent | None = N
         data=payload.model_dump(mode="json"),
         correlationid=correlation or str(uuid4()),
         causationid=str(caused_by.id) if caused_by else None,
+        actor=actor or current_actor() or system_actor(source),
     )
 
 

@@ -37,17 +37,20 @@ from tests.support.stack import ServiceStack
 from vidnova.broker import free_port
 
 REFUSING = (
-    "CREATE TABLE replay_effects (event_id VARCHAR(36) PRIMARY KEY, quantity INTEGER CHECK (quantity < 0))"
+    "CREATE TABLE replay_effects (event_id VARCHAR(36) PRIMARY KEY, quantity INTEGER CHECK (quantity < 0),"
+    " actor VARCHAR(200))"
 )
 FIXED = (
-    "CREATE TABLE replay_effects (event_id VARCHAR(36) PRIMARY KEY, quantity INTEGER CHECK (quantity <> 13))"
+    "CREATE TABLE replay_effects (event_id VARCHAR(36) PRIMARY KEY, quantity INTEGER CHECK (quantity <> 13),"
+    " actor VARCHAR(200))"
 )
 
 
 async def record_effect(payload: RequestSubmitted, *, event: CloudEvent, session: AsyncSession) -> None:
     await session.execute(
-        sa.text("INSERT INTO replay_effects (event_id, quantity) VALUES (:e, :q)"),
-        {"e": str(event.id), "q": payload.quantity},
+        sa.text("INSERT INTO replay_effects (event_id, quantity, actor) VALUES (:e, :q, :a)"),
+        # The actor an event this handler built would carry (SPEC §14.7).
+        {"e": str(event.id), "q": payload.quantity, "a": new_event(payload, source="probe").actor},
     )
 
 
@@ -85,6 +88,11 @@ class Probe:
         async with self.db.engine.connect() as connection:
             rows = await connection.execute(sa.text("SELECT event_id, quantity FROM replay_effects"))
             return {event_id: quantity for event_id, quantity in rows}
+
+    async def effect_actor(self, event_id: uuid.UUID) -> str | None:
+        async with self.db.engine.connect() as connection:
+            query = sa.text("SELECT actor FROM replay_effects WHERE event_id = :e")
+            return (await connection.execute(query, {"e": str(event_id)})).scalar_one()
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +166,8 @@ async def test_a_poison_record_is_listed_fixed_replayed_and_takes_effect_exactly
             assert again.status_code == 409
             assert again.json()["current_status"] == "replayed"
         assert (await probe.effects())[str(poison.id)] == 5
+        # Re-handled as the consumer would have handled it: what it causes is not the replaying admin's doing.
+        assert await probe.effect_actor(poison.id) == "system:probe"
 
         # The same record arriving again (a redelivery) is a no-op too: the processed-events table has it.
         sentinel = submitted(quantity=1)

@@ -219,6 +219,44 @@ async def test_cancelling_twice_releases_once(db: Database) -> None:
         assert (demand.open, demand.proposed, demand.closed_at is not None) == (False, 0, True)
 
 
+async def actors(db: Database, key: uuid.UUID) -> list[tuple[str, str | None]]:
+    """(event name, envelope ``actor``) of the events keyed by ``key``, in publishing order."""
+    async with db.session() as session:
+        rows = await session.exec(
+            select(OutboxRecord).where(col(OutboxRecord.key) == str(key)).order_by(col(OutboxRecord.id))
+        )
+        return [(row.event_type.split(".")[2], json.loads(row.payload).get("actor")) for row in rows.all()]
+
+
+async def test_the_sweep_and_consumer_driven_matching_name_their_job_as_actor(db: Database) -> None:
+    await add_lot(db, quantity=1)
+    slow = await submit(db, priority="medium")  # as the consumer calls it: no person's request is bound
+    urgent = await submit(db, priority="critical")
+    [proposal] = await allocations_of(db, slow)
+    assert await sweep(db, now=proposal.expires_at + timedelta(seconds=1), policy=POLICY) == 1
+    assert await actors(db, slow) == [
+        ("proposed", "system:matching"),
+        ("expired", "system:expiry"),
+        ("waitlisted", "system:matching"),
+    ]
+    assert await actors(db, urgent) == [("waitlisted", "system:matching"), ("proposed", "system:matching")]
+
+    cancelled = RequestCancelled(
+        request_id=urgent, ref="UA63-2026-000002", region="UA-63", status="cancelled",
+        reason="grid is back", delivered_quantity=0, cancelled_by="kharkiv-admin",
+    )  # fmt: skip
+    async with db.session() as session, session.begin():
+        await demands.cancel_demand(
+            session,
+            cancelled,
+            policy=POLICY,
+            cause=new_event(cancelled, source="requests", actor="kharkiv-admin"),
+        )
+    # The consumer releases on the allocation service's own account; the person is in the cause's actor.
+    assert (await actors(db, urgent))[-1] == ("released", "system:allocation")
+    assert (await actors(db, slow))[-1] == ("proposed", "system:matching")
+
+
 async def test_one_instance_at_a_time_leads_the_expiry_sweep(db: Database) -> None:
     if db.sqlite:
         pytest.skip("SQLite serialises writers; leadership is a PostgreSQL advisory lock")

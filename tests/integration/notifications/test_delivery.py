@@ -90,6 +90,7 @@ async def test_email_goes_over_smtp_with_starttls_and_auth_in_the_subscribers_la
     )
     assert outcome[0]["data"]["channel"] == "email"
     assert outcome[0]["causationid"] == str(submitted.id)
+    assert outcome[0]["actor"] == "system:notifications"  # the delivery worker's doing (SPEC §14.7)
 
     # The waitlisted event reached the inbox but not this subscription (it names request.submitted only).
     await delivery_on(harness, waitlisted, "inbox", "delivered")
@@ -176,6 +177,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(harn
     assert outcome["data"]["error"] == "timed out after 4 s"
     assert outcome["data"]["attempts"] == 3
     assert outcome["data"]["channel"] == "webhook"
+    assert outcome["actor"] == "system:notifications"
 
 
 async def test_a_slow_webhook_does_not_hold_back_email_or_inbox(harness: Harness) -> None:

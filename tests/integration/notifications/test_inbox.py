@@ -148,3 +148,4 @@ async def test_a_redelivered_event_makes_one_inbox_item_and_one_outcome_event(ha
     assert [(e["data"]["channel"], e["data"]["recipient"]) for e in delivered] == [("inbox", "region:UA-12")]
     assert delivered[0]["causationid"] == str(event.id)
     assert delivered[0]["correlationid"] == event.correlationid
+    assert delivered[0]["actor"] == "system:notifications"  # the consumer's doing, not the cause's actor
