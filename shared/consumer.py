@@ -31,6 +31,7 @@ from shared.events.envelope import CloudEvent, decode_event
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
 from shared.kafka import DLQ_SUFFIX, make_consumer, make_producer
+from shared.log_reset import LogWatch
 from shared.observability import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
@@ -110,6 +111,7 @@ class IdempotentConsumer:
         kafka: KafkaSettings,
         service: str,
         backoff: Callable[[int], float] | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.subscription = subscription
         self.group = kafka.topic(subscription.group)
@@ -121,6 +123,10 @@ class IdempotentConsumer:
         self.backoff = backoff or (lambda attempt: kafka.retry_backoff_ms / 1000 * 2 ** (attempt - 1))
         self.joined = asyncio.Event()
         self.last_error: str | None = None
+        self.instance_id = instance_id
+        self.log_watch = LogWatch(
+            service=service, group=self.group, interval_s=kafka.log_check_interval_ms / 1000
+        )
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._processing = asyncio.Lock()
@@ -157,7 +163,11 @@ class IdempotentConsumer:
     async def _start(self) -> None:
         if self._consumer is None:
             consumer = make_consumer(
-                self.kafka, group_id=self.group, topics=self.topics, listener=_Rebalance(self)
+                self.kafka,
+                group_id=self.group,
+                topics=self.topics,
+                listener=_Rebalance(self),
+                group_instance_id=self.instance_id,
             )
             try:
                 await consumer.start()
@@ -181,8 +191,12 @@ class IdempotentConsumer:
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
+                self.log_watch.received(tp, records[-1].offset + 1)
                 async with self._processing:
                     await self._process_partition(tp, records)
+            if self.log_watch.due():
+                async with self._processing:
+                    await self._check_log(self._consumer)
             # An offset commit is a broker round trip: one per interval, not one per batch.
             if self._done and (not batches or time.monotonic() - last_commit >= interval):
                 async with self._processing:
@@ -265,16 +279,51 @@ class IdempotentConsumer:
     async def commit_before_revoke(self, revoked: set[TopicPartition]) -> None:
         """Rebalance hook: wait for the message in hand, then commit what was handled."""
         async with self._processing:
-            await self._commit(revoked)
+            await self._commit(revoked, guarded=True)
             for tp in revoked:
                 self._done.pop(tp, None)
+            self.log_watch.forget(revoked)
+
+    async def _check_log(self, consumer: AIOKafkaConsumer) -> None:
+        """Re-read from the beginning if the log was reset under this consumer (see shared.log_reset)."""
+        try:
+            reset = await self.log_watch.find_reset(consumer)
+            if reset is not None:
+                self._done.clear()  # positions in a log that is gone: never commit them to the fresh one
+                await self.log_watch.restart_from_beginning(consumer, *reset)
+        except (KafkaError, TimeoutError) as exc:
+            log.info(
+                "log check deferred", extra={"group": self.group, "error": f"{type(exc).__name__}: {exc}"}
+            )
+
+    async def _safe_to_commit(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> bool:
+        """False if the log under ``partitions`` was reset, or whether it was cannot be told now."""
+        try:
+            reset = await self.log_watch.find_reset(consumer, partitions)
+        except (KafkaError, TimeoutError) as exc:
+            reset = ("unknown", f"{type(exc).__name__}: {exc}")
+        if reset is None:
+            return True
+        # Uncommitted, they are re-read by the next owner (the inbox makes that a no-op); committed to a
+        # fresh log, they would make it skip its beginning.
+        log.warning("offsets not committed: " + reset[1], extra={"group": self.group, "sign": reset[0]})
+        return False
 
     async def _commit(
-        self, partitions: set[TopicPartition], consumer: AIOKafkaConsumer | None = None
+        self,
+        partitions: set[TopicPartition],
+        consumer: AIOKafkaConsumer | None = None,
+        *,
+        guarded: bool = False,
     ) -> None:
+        """Commit handled offsets; ``guarded`` (rebalance, shutdown) first checks the log was not reset."""
         consumer = consumer or self._consumer
         offsets = {tp: offset for tp, offset in self._done.items() if tp in partitions}
         if not offsets or consumer is None:
+            return
+        if guarded and not await self._safe_to_commit(consumer, set(offsets)):
+            for tp in offsets:
+                self._done.pop(tp, None)
             return
         try:
             await consumer.commit(offsets)
@@ -284,6 +333,7 @@ class IdempotentConsumer:
                 "offset commit rejected after rebalance", extra={"group": self.group, "error": str(exc)}
             )
         else:
+            self.log_watch.committed_offsets(offsets)
             for tp in offsets:
                 if self._done.get(tp) == offsets[tp]:
                     del self._done[tp]
@@ -440,7 +490,7 @@ class IdempotentConsumer:
         if consumer is not None:
             async with self._processing:
                 try:
-                    await self._commit(set(self._done), consumer)
+                    await self._commit(set(self._done), consumer, guarded=True)
                 except KafkaError as exc:
                     # Uncommitted offsets are re-read later; the inbox makes them no-ops.
                     log.warning("final offset commit failed", extra={"group": self.group, "error": str(exc)})

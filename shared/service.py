@@ -65,7 +65,13 @@ class Runtime:
             poll_interval_s=settings.outbox_poll_interval_s,
         )
         self.consumers = [
-            IdempotentConsumer(sub, db=self.db, kafka=settings.kafka, service=definition.name)
+            IdempotentConsumer(
+                sub,
+                db=self.db,
+                kafka=settings.kafka,
+                service=definition.name,
+                instance_id=settings.consumer_instance_id(),
+            )
             for sub in definition.subscriptions
         ]
         self.stopping = asyncio.Event()

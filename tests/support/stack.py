@@ -145,6 +145,10 @@ async def make_stack(
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers or broker.bootstrap_servers,
         "KAFKA_ENABLE_IDEMPOTENCE": "true" if broker.supports_idempotence else "false",
+        # Tansu (no idempotent producer either) lets no static member join its groups.
+        "KAFKA_STATIC_MEMBERSHIP": os.environ.get(
+            "KAFKA_STATIC_MEMBERSHIP", "true" if broker.supports_idempotence else "false"
+        ),
         "VIDNOVA_TOPIC_PREFIX": prefix,
         "VIDNOVA_AUTH_SECRET": secret,
         "VIDNOVA_STATE_DIR": str(log_dir),

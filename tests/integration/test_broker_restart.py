@@ -1,0 +1,105 @@
+"""An in-memory broker restarted under running services: the consumers notice the fresh log on their own.
+
+Tansu forgets every record and committed offset when it restarts. Before the services read the log
+again, their consumers still hold positions in the old one (and may commit them to the new one); a
+consumer that kept them would skip the start of the fresh log — events the outboxes had marked
+published. Here the broker is killed while the services run, requests keep arriving, the broker comes
+back on the same port, the topics and the documented outbox replay follow, and every acknowledged
+request must reach an outcome, each notified once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from shared.db import Database
+from shared.kafka import ensure_topics
+from shared.outbox import mark_for_replay
+from shared.settings import SERVICE_NAMES
+from tests.conftest import Infra
+from tests.factories import request_body
+from tests.integration.test_faults import _coordinator_notices, _statuses
+from tests.support.infra import BrokerChoice
+from tests.support.polling import eventually
+from tests.support.stack import ServiceStack, make_stack
+from vidnova.broker import EmbeddedBroker
+
+RESETS = re.compile(r"^vidnova_consumer_log_resets_total\{[^}]*\} ([0-9.]+)$", re.MULTILINE)
+
+
+async def _submit(stack: ServiceStack, count: int) -> set[str]:
+    async with stack.client("requests", "kharkiv") as client:
+        responses = await asyncio.gather(
+            *(client.post("/v1/requests", json=request_body()) for _ in range(count))
+        )
+    assert [r.status_code for r in responses] == [201] * count, [
+        r.text for r in responses if r.status_code != 201
+    ]
+    return {r.json()["id"] for r in responses}
+
+
+async def _replay(stack: ServiceStack) -> None:
+    """What `vidnova outbox NAME --replay` does, for every service."""
+    for name in SERVICE_NAMES:
+        db = Database(stack.database_url(name))
+        try:
+            async with db.session() as session, session.begin():
+                await mark_for_replay(session)
+        finally:
+            await db.dispose()
+
+
+async def _log_resets(stack: ServiceStack) -> float:
+    async with stack.client("allocation") as client:
+        text = (await client.get("/metrics")).text
+    return sum(float(value) for value in RESETS.findall(text))
+
+
+async def test_consumers_reread_a_restarted_in_memory_broker(infra: Infra) -> None:
+    broker = EmbeddedBroker(log_path=infra.tmp_dir / "restarted-broker.log")
+    broker.start()
+    stack = await make_stack(
+        broker=BrokerChoice("embedded", broker.bootstrap_servers, supports_idempotence=False),
+        database=infra.database,
+        tmp_dir=infra.tmp_dir,
+        CONSUMER_LOG_CHECK_INTERVAL_MS="300",
+    )
+    try:
+        before = await _submit(stack, 30)
+        await eventually(
+            lambda: _statuses(stack, before),
+            until=lambda s: len(s) == 30 and set(s.values()) == {"waitlisted"},
+            timeout_s=90,
+            interval_s=0.3,
+            what="the first 30 waitlisted",
+        )
+        old_cluster = broker.cluster_id
+
+        broker.stop()
+        during = await _submit(stack, 10)  # accepted while the broker is gone: they wait in the outbox
+        broker.start()
+        assert broker.cluster_id != old_cluster
+        await ensure_topics(stack.kafka_settings())
+        await _replay(stack)
+        after = await _submit(stack, 10)
+
+        ids = before | during | after
+        statuses = await eventually(
+            lambda: _statuses(stack, ids),
+            until=lambda s: len(s) == 50 and set(s.values()) == {"waitlisted"},
+            timeout_s=120,
+            interval_s=0.5,
+            what="every acknowledged request waitlisted after the restart",
+        )
+        assert set(statuses) == ids
+        notices = await eventually(
+            lambda: _coordinator_notices(stack), until=lambda n: ids <= set(n), timeout_s=60, what="notices"
+        )
+        assert sorted(n for n in notices if n in ids) == sorted(ids)  # each exactly once
+        # The consumers said so: the allocation service's counted at least one reset of its log.
+        assert await eventually(lambda: _log_resets(stack), until=lambda n: n >= 1, what="reset counted")
+        assert "log reset detected" in stack.log_tail("allocation", lines=2000)
+    finally:
+        stack.stop()
+        broker.stop()
