@@ -109,12 +109,15 @@ def stack_environment(
     return env, infrastructure
 
 
-def start_stack(work_dir: Path, *, timeout_s: float = 120.0) -> RunningStack:
+def start_stack(
+    work_dir: Path, *, timeout_s: float = 120.0, extra_env: dict[str, str] | None = None
+) -> RunningStack:
     """Run `vidnova up` in a subprocess on free ports and wait until every service is ready."""
     state_dir = work_dir / "vidnova-state"
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in SERVICE_NAMES}
     env, infrastructure = stack_environment(state_dir, ports)
+    env.update(extra_env or {})
     # `vidnova up` signs with VIDNOVA_AUTH_SECRET if set, else with the file this creates first.
     secret = os.environ.get("VIDNOVA_AUTH_SECRET") or load_or_create_dev_secret(state_dir)
     log = (state_dir / "up.log").open("ab")

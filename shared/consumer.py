@@ -40,6 +40,7 @@ from shared.observability import (
     reset_correlation_id,
 )
 from shared.settings import KafkaSettings
+from shared.tracing import consume_span
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +267,10 @@ class IdempotentConsumer:
                 return False
             token = bind_correlation_id(delivery.event.correlationid)
             try:
-                handled = await self._handle_with_retries(
-                    delivery.record, delivery.event, delivery.payload, delivery.handler
-                )
+                with consume_span(delivery.record.topic, delivery.event, group=self.group):
+                    handled = await self._handle_with_retries(
+                        delivery.record, delivery.event, delivery.payload, delivery.handler
+                    )
             finally:
                 reset_correlation_id(token)
             if not handled:
@@ -424,8 +426,9 @@ class IdempotentConsumer:
                 token = bind_correlation_id(event.correlationid)
                 started = time.perf_counter()
                 try:
-                    await delivery.handler(delivery.payload, event=event, session=session)
-                    await session.flush()
+                    with consume_span(delivery.record.topic, event, group=self.group):
+                        await delivery.handler(delivery.payload, event=event, session=session)
+                        await session.flush()
                 finally:
                     reset_correlation_id(token)
                 session.expunge_all()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, event_type_of, lookup
 from shared.observability import current_correlation_id
+from shared.tracing import current_traceparent
 
 
 class CloudEvent(BaseModel):
@@ -28,6 +29,8 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
     correlationid: str
     causationid: str | None = None
+    # CloudEvents distributed-tracing extension: the W3C trace context of the span that staged it.
+    traceparent: str | None = Field(None, max_length=55)
 
     @property
     def key(self) -> bytes:
@@ -59,6 +62,7 @@ def new_event(payload: Payload, *, source: str, caused_by: CloudEvent | None = N
         data=payload.model_dump(mode="json"),
         correlationid=correlation or str(uuid4()),
         causationid=str(caused_by.id) if caused_by else None,
+        traceparent=current_traceparent() or (caused_by.traceparent if caused_by else None),
     )
 
 
