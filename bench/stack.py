@@ -97,7 +97,7 @@ def stack_environment(
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     infrastructure = {"broker": "embedded Tansu (started by vidnova up)"}
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         infrastructure["broker"] = f"external {os.environ['KAFKA_BOOTSTRAP_SERVERS']}"
         # An external broker outlives the run: keep the bench's events out of everyone else's topics.
         env.setdefault("VIDNOVA_TOPIC_PREFIX", f"bench{uuid.uuid4().hex[:8]}")
@@ -110,7 +110,11 @@ def stack_environment(
 
 
 def start_stack(
-    work_dir: Path, *, timeout_s: float = 120.0, extra_env: dict[str, str] | None = None
+    work_dir: Path,
+    *,
+    timeout_s: float = 120.0,
+    extra_env: dict[str, str] | None = None,
+    without: tuple[str, ...] = (),
 ) -> RunningStack:
     """Run `vidnova up` in a subprocess on free ports and wait until every service is ready."""
     state_dir = work_dir / "vidnova-state"
@@ -118,6 +122,8 @@ def start_stack(
     ports = {name: free_port() for name in SERVICE_NAMES}
     env, infrastructure = stack_environment(state_dir, ports)
     env.update(extra_env or {})
+    for name in without:
+        env.pop(name, None)
     # `vidnova up` signs with VIDNOVA_AUTH_SECRET if set, else with the file this creates first.
     secret = os.environ.get("VIDNOVA_AUTH_SECRET") or load_or_create_dev_secret(state_dir)
     log = (state_dir / "up.log").open("ab")

@@ -73,6 +73,9 @@ def prepare_environment(state_dir: Path) -> EmbeddedBroker | None:
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
         env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu cannot do InitProducerId
         env.setdefault("KAFKA_STATIC_MEMBERSHIP", "false")  # nor let static members join
+        # Tansu holds a restarted member's group for about twice the dead member's session: 2 s keeps
+        # a crashed service's rejoin near 5 s (Apache Kafka refuses sessions under 6 s by default).
+        env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")
     return broker
 
 

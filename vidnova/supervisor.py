@@ -79,7 +79,7 @@ class Child:
 class Backoff:
     """Delays between restarts: doubling from ``initial_s`` up to ``max_s``; forgiven after ``healthy_s``."""
 
-    initial_s: float = 0.5
+    initial_s: float = 0.25
     max_s: float = 30.0
     healthy_s: float = 30.0
 
