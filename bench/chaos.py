@@ -47,6 +47,8 @@ class Plan:
     lots: int = 12
     lot_units: int = 8
     quiesce_timeout_s: float = 240.0
+    # Keep KAFKA_BOOTSTRAP_SERVERS (Apache Kafka, say): no broker kills, which need the embedded one.
+    external_broker: bool = False
 
 
 @dataclass
@@ -68,7 +70,8 @@ def schedule(seed: int, plan: Plan, *, include: tuple[str, ...] = ()) -> list[tu
     """(seconds into the load, fault) pairs: ``include`` first, then seeded picks, spread over the load."""
     rng = random.Random(seed)  # noqa: S311 (a reproducible schedule, not a secret)
     replays = [f"replay:{name}" for name in SERVICE_NAMES]
-    kinds = [*SERVICE_KILLS, *SERVICE_KILLS, "broker", "broker", *replays]
+    brokers = [] if plan.external_broker else ["broker", "broker"]
+    kinds = [*SERVICE_KILLS, *SERVICE_KILLS, *brokers, *replays]
     faults = list(include) + [rng.choice(kinds) for _ in range(max(plan.faults - len(include), 0))]
     rng.shuffle(faults)
     span = plan.requests / plan.rate_per_s
@@ -243,7 +246,7 @@ def run_once(seed: int, plan: Plan, work_dir: Path, *, include: tuple[str, ...] 
     stack = start_stack(
         work_dir / f"seed-{seed}",
         extra_env={"ALLOCATION_INSTANCES": "2"},
-        without=EMBEDDED_BROKER_ONLY,  # the broker faults need the broker `vidnova up` starts
+        without=() if plan.external_broker else EMBEDDED_BROKER_ONLY,  # broker kills need the embedded one
     )
     try:
         provision(stack, plan)
@@ -280,8 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=Plan.requests)
     parser.add_argument("--faults", type=int, default=Plan.faults)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument(
+        "--external-broker",
+        action="store_true",
+        help="run on KAFKA_BOOTSTRAP_SERVERS (e.g. Apache Kafka, static membership): no broker kills",
+    )
     args = parser.parse_args(argv)
-    plan = Plan(requests=args.requests, faults=args.faults)
+    plan = Plan(requests=args.requests, faults=args.faults, external_broker=args.external_broker)
     results = []
     with tempfile.TemporaryDirectory(prefix="vidnova-chaos-") as work:
         for seed in range(args.first_seed, args.first_seed + args.runs):
@@ -298,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = (
         f"service rejoin (SIGKILL → /readyz 200) over {len(rejoins)} kills: "
         + (f"median {rejoins[len(rejoins) // 2]} s, max {rejoins[-1]} s" if rejoins else "none")
-        + f"; broker kill → all services ready: {broker or 'none'} s"
+        + f"; broker kill → broker back, topics and replays done, services ready: {broker or 'none'} s"
     )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     args.out.mkdir(parents=True, exist_ok=True)
