@@ -197,7 +197,8 @@ class IdempotentConsumer:
                     await self._process_partition(tp, records)
             if self.log_watch.due():
                 async with self._processing:
-                    await self._check_log(self._consumer)
+                    if await self.log_watch.restarted_if_reset(self._consumer):
+                        self._done.clear()  # positions in a log that is gone: never commit them
             # An offset commit is a broker round trip: one per interval, not one per batch.
             if self._done and (not batches or time.monotonic() - last_commit >= interval):
                 async with self._processing:
@@ -286,31 +287,6 @@ class IdempotentConsumer:
                 self._done.pop(tp, None)
             self.log_watch.forget(revoked)
 
-    async def _check_log(self, consumer: AIOKafkaConsumer) -> None:
-        """Re-read from the beginning if the log was reset under this consumer (see shared.log_reset)."""
-        try:
-            reset = await self.log_watch.find_reset(consumer)
-            if reset is not None:
-                self._done.clear()  # positions in a log that is gone: never commit them to the fresh one
-                await self.log_watch.restart_from_beginning(consumer, *reset)
-        except (KafkaError, TimeoutError) as exc:
-            log.info(
-                "log check deferred", extra={"group": self.group, "error": f"{type(exc).__name__}: {exc}"}
-            )
-
-    async def _safe_to_commit(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> bool:
-        """False if the log under ``partitions`` was reset, or whether it was cannot be told now."""
-        try:
-            reset = await self.log_watch.find_reset(consumer, partitions)
-        except (KafkaError, TimeoutError) as exc:
-            reset = ("unknown", f"{type(exc).__name__}: {exc}")
-        if reset is None:
-            return True
-        # Uncommitted, they are re-read by the next owner (the inbox makes that a no-op); committed to a
-        # fresh log, they would make it skip its beginning.
-        log.warning("offsets not committed: " + reset[1], extra={"group": self.group, "sign": reset[0]})
-        return False
-
     async def _commit(
         self,
         partitions: set[TopicPartition],
@@ -323,7 +299,7 @@ class IdempotentConsumer:
         offsets = {tp: offset for tp, offset in self._done.items() if tp in partitions}
         if not offsets or consumer is None:
             return
-        if guarded and not await self._safe_to_commit(consumer, set(offsets)):
+        if guarded and not await self.log_watch.safe_to_commit(consumer, set(offsets)):
             for tp in offsets:
                 self._done.pop(tp, None)
             return

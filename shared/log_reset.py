@@ -23,6 +23,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter
 
@@ -104,6 +105,35 @@ class LogWatch:
                         f"{tp.topic}[{tp.partition}] committed at {offset}, below {self.committed[tp]}"
                     )
         return None
+
+    async def restarted_if_reset(self, consumer: AIOKafkaConsumer) -> bool:
+        """The periodic check: True if the log was reset and the consumer now reads it from the start."""
+        try:
+            reset = await self.find_reset(consumer)
+            if reset is None:
+                return False
+            await self.restart_from_beginning(consumer, *reset)
+        except (KafkaError, TimeoutError) as exc:  # the broker is away: the consume loop deals with it
+            log.info(
+                "log check deferred", extra={"group": self.group, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            return False
+        return True
+
+    async def safe_to_commit(
+        self, consumer: AIOKafkaConsumer, partitions: Collection[TopicPartition]
+    ) -> bool:
+        """False if the log under ``partitions`` was reset, or if whether it was cannot be told now."""
+        try:
+            reset = await self.find_reset(consumer, partitions)
+        except (KafkaError, TimeoutError) as exc:
+            reset = ("unknown", f"{type(exc).__name__}: {exc}")
+        if reset is None:
+            return True
+        # Left uncommitted, they are re-read by the next owner (processed events make that a no-op);
+        # committed to a fresh log, they would make the group skip its beginning.
+        log.warning("offsets not committed: " + reset[1], extra={"group": self.group, "sign": reset[0]})
+        return False
 
     async def restart_from_beginning(self, consumer: AIOKafkaConsumer, sign: str, detail: str) -> None:
         """Seek every assigned partition to its first offset and commit that; count and log it."""
