@@ -57,6 +57,7 @@ class RunResult:
     faults: list[str] = field(default_factory=list)
     acknowledged: int = 0
     rejoin_s: dict[str, list[float]] = field(default_factory=dict)
+    join_s: dict[str, list[float]] = field(default_factory=dict)
     quiescence_s: float | None = None
     violations: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -118,8 +119,11 @@ def child_url(stack: RunningStack, name: str) -> str:
     return f"http://127.0.0.1:{stack.ports[service] + 100 * (int(index or 1) - 1)}"  # type: ignore[index]
 
 
-async def ready_after(urls: list[str], started: float, *, timeout_s: float = 120.0) -> float | None:
-    """Seconds from ``started`` until every URL's /readyz is 200 (None if not within the timeout)."""
+async def ready_after(
+    urls: list[str], started: float, *, timeout_s: float = 120.0
+) -> tuple[float | None, float | None]:
+    """Seconds from ``started`` until every URL answers HTTP, and until every /readyz is 200."""
+    serving: float | None = None
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() - started < timeout_s:
             answers = []
@@ -128,10 +132,12 @@ async def ready_after(urls: list[str], started: float, *, timeout_s: float = 120
                     answers.append((await client.get(f"{url}/readyz")).status_code)
                 except httpx.HTTPError:
                     answers.append(0)
+            if serving is None and all(answers):
+                serving = time.monotonic() - started
             if all(code == 200 for code in answers):
-                return time.monotonic() - started
+                return serving, time.monotonic() - started
             await asyncio.sleep(0.1)
-    return None
+    return serving, None
 
 
 async def replaced(stack: RunningStack, name: str, killed: int, started: float) -> None:
@@ -165,8 +171,11 @@ async def apply(stack: RunningStack, fault: str, result: RunResult, env: dict[st
         urls = [child_url(stack, name) for name in SERVICE_NAMES]
     else:
         urls = [child_url(stack, fault)]
-    took = await ready_after(urls, started)
-    result.rejoin_s.setdefault(fault, []).append(round(took, 2) if took is not None else float("inf"))
+    serving, ready = await ready_after(urls, started)
+    result.rejoin_s.setdefault(fault, []).append(round(ready, 2) if ready is not None else float("inf"))
+    if fault != "broker" and serving is not None and ready is not None:
+        # From the new process answering HTTP to its consumers having joined: the group's part.
+        result.join_s.setdefault(fault, []).append(round(ready - serving, 2))
 
 
 async def quiesce(stack: RunningStack, result: RunResult, acked: dict[str, str], plan: Plan) -> None:
@@ -259,18 +268,19 @@ def table(results: list[RunResult]) -> str:
     """The README's Markdown table."""
     lines = [
         "| seed | faults | acknowledged | waitlisted / allocated | allocations | notices "
-        "| quiescence s | service rejoin s (max) | history |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| quiescence s | service rejoin s (max) | of which group join s (max) | history |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         service_rejoins = [t for name, ts in r.rejoin_s.items() if name != "broker" for t in ts]
+        joins = [t for ts in r.join_s.values() for t in ts]
         problems = [f"{check}: {len(found)}" for check, found in r.violations.items() if found]
         lines.append(
             f"| {r.seed} | {', '.join(r.faults)} | {r.acknowledged} "
             f"| {r.counts.get('waitlisted', 0)} / {r.counts.get('allocated', 0)} "
             f"| {r.counts.get('allocations', 0)} | {r.counts.get('notices', 0)} "
             f"| {r.quiescence_s if r.quiescence_s is not None else 'not reached'} "
-            f"| {max(service_rejoins) if service_rejoins else '-'} "
+            f"| {max(service_rejoins) if service_rejoins else '-'} | {max(joins) if joins else '-'} "
             f"| {'ok' if r.ok else '; '.join(problems) or 'not quiescent'} |"
         )
     return "\n".join(lines)
@@ -304,9 +314,15 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     rejoins = sorted(t for r in results for name, ts in r.rejoin_s.items() if name != "broker" for t in ts)
     broker = sorted(t for r in results for t in r.rejoin_s.get("broker", []))
+    joins = sorted(t for r in results for ts in r.join_s.values() for t in ts)
     summary = (
         f"service rejoin (SIGKILL → /readyz 200) over {len(rejoins)} kills: "
         + (f"median {rejoins[len(rejoins) // 2]} s, max {rejoins[-1]} s" if rejoins else "none")
+        + (
+            f"; of which group join (serving → ready): median {joins[len(joins) // 2]} s, max {joins[-1]} s"
+            if joins
+            else ""
+        )
         + f"; broker kill → broker back, topics and replays done, services ready: {broker or 'none'} s"
     )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
