@@ -24,7 +24,7 @@ from shared.outbox import mark_for_replay
 from shared.settings import SERVICE_NAMES, KafkaSettings
 from tests.conftest import Infra
 from tests.factories import request_body
-from tests.integration.test_faults import _coordinator_notices, _statuses
+from tests.integration.test_faults import _statuses, waitlisted_and_notified_once
 from tests.integration.test_idempotent_consumer import KEY, submitted
 from tests.support.infra import BrokerChoice, new_database_url
 from tests.support.polling import eventually
@@ -93,18 +93,9 @@ async def test_consumers_reread_a_restarted_in_memory_broker(infra: Infra) -> No
         after = await _submit(stack, 10)
 
         ids = before | during | after
-        statuses = await eventually(
-            lambda: _statuses(stack, ids),
-            until=lambda s: len(s) == 50 and set(s.values()) == {"waitlisted"},
-            timeout_s=120,
-            interval_s=0.5,
-            what="every acknowledged request waitlisted after the restart",
+        await waitlisted_and_notified_once(
+            stack, ids, "every acknowledged request waitlisted after the restart"
         )
-        assert set(statuses) == ids
-        notices = await eventually(
-            lambda: _coordinator_notices(stack), until=lambda n: ids <= set(n), timeout_s=60, what="notices"
-        )
-        assert sorted(n for n in notices if n in ids) == sorted(ids)  # each exactly once
         # The consumers said so: the allocation service's counted at least one reset of its log.
         assert await eventually(lambda: _log_resets(stack), until=lambda n: n >= 1, what="reset counted")
         assert "log reset detected" in stack.log_tail("allocation", lines=2000)
