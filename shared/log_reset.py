@@ -58,7 +58,9 @@ class LogWatch:
         self.cluster: str | None = None
         self.positions: dict[TopicPartition, int] = {}
         self.committed: dict[TopicPartition, int] = {}
-        self._checked_at = time.monotonic()
+        # A reset seen while partitions were being revoked: acted on once partitions are assigned again.
+        self.pending: tuple[str, str] | None = None
+        self._checked_at = -interval_s  # the first check learns the cluster id at once
 
     def received(self, tp: TopicPartition, next_offset: int) -> None:
         """The consumer got records of ``tp`` up to ``next_offset`` (exclusive)."""
@@ -76,7 +78,7 @@ class LogWatch:
 
     def due(self) -> bool:
         """Whether the periodic check should run now."""
-        return time.monotonic() - self._checked_at >= self.interval_s
+        return self.pending is not None or time.monotonic() - self._checked_at >= self.interval_s
 
     async def find_reset(
         self, consumer: AIOKafkaConsumer, partitions: Collection[TopicPartition] | None = None
@@ -107,17 +109,26 @@ class LogWatch:
         return None
 
     async def restarted_if_reset(self, consumer: AIOKafkaConsumer) -> bool:
-        """The periodic check: True if the log was reset and the consumer now reads it from the start."""
+        """The periodic check: True once the consumer reads a reset log from its start again.
+
+        A reset stays pending until the start is committed: a rebalance in between (the fresh broker
+        does not know the member) would otherwise put the consumer back on the group's stale offset.
+        """
         try:
-            reset = await self.find_reset(consumer)
-            if reset is None:
+            if self.pending is None:
+                reset = await self.find_reset(consumer)
+                if reset is None:
+                    return False
+                self._found(*reset)
+            if not consumer.assignment():
                 return False
-            await self.restart_from_beginning(consumer, *reset)
-        except (KafkaError, TimeoutError) as exc:  # the broker is away: the consume loop deals with it
+            await self.restart_from_beginning(consumer)
+        except (KafkaError, TimeoutError) as exc:  # the broker is away or the group rebalancing: retry
             log.info(
                 "log check deferred", extra={"group": self.group, "error": f"{type(exc).__name__}: {exc}"}
             )
             return False
+        self.pending = None
         return True
 
     async def safe_to_commit(
@@ -130,18 +141,23 @@ class LogWatch:
             reset = ("unknown", f"{type(exc).__name__}: {exc}")
         if reset is None:
             return True
+        if reset[0] != "unknown" and self.pending is None:
+            self._found(*reset)
         # Left uncommitted, they are re-read by the next owner (processed events make that a no-op);
         # committed to a fresh log, they would make the group skip its beginning.
         log.warning("offsets not committed: " + reset[1], extra={"group": self.group, "sign": reset[0]})
         return False
 
-    async def restart_from_beginning(self, consumer: AIOKafkaConsumer, sign: str, detail: str) -> None:
-        """Seek every assigned partition to its first offset and commit that; count and log it."""
+    def _found(self, sign: str, detail: str) -> None:
+        self.pending = (sign, detail)
         LOG_RESETS.labels(self.service, self.group, sign).inc()
         log.warning(
             "log reset detected; re-reading the fresh log from its beginning",
             extra={"group": self.group, "sign": sign, "detail": detail},
         )
+
+    async def restart_from_beginning(self, consumer: AIOKafkaConsumer) -> None:
+        """Seek every assigned partition to its first offset and commit that."""
         self.positions.clear()
         self.committed.clear()
         self.cluster = await asyncio.wait_for(cluster_id(consumer), self.timeout_s) or self.cluster
