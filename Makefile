@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 KAFKA  ?= embedded
 
-.PHONY: run test lint fmt schemas clean bench fuzz kafka-jars kafka-certs postgres
+.PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ fmt: $(STAMP)
 # Benchmarks, never timed tests: `make bench BENCH_ARGS=--quick` for the two-minute version.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Seeded faults against `vidnova up` (service and broker kills, replays, two allocation instances),
+# each run ending in a history check; `make chaos CHAOS_ARGS="--runs 3"` for fewer. Not timed tests.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 # The schemathesis runs of the suite with many more examples per operation.
 fuzz: $(STAMP)

@@ -100,7 +100,7 @@ def stack_environment(
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     infrastructure = {"broker": "embedded Tansu (started by vidnova up)"}
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         infrastructure["broker"] = f"external {os.environ['KAFKA_BOOTSTRAP_SERVERS']}"
         # An external broker outlives the run: keep the bench's events out of everyone else's topics.
         env.setdefault("VIDNOVA_TOPIC_PREFIX", f"bench{uuid.uuid4().hex[:8]}")
@@ -118,10 +118,13 @@ def start_stack(
     timeout_s: float = 120.0,
     broker_env: dict[str, str] | None = None,
     outside: dict[str, int] | None = None,
+    extra_env: dict[str, str] | None = None,
+    without: tuple[str, ...] = (),
 ) -> RunningStack:
     """Run `vidnova up` in a subprocess on free ports and wait until every service is ready.
 
-    ``broker_env`` points the stack at a broker the caller started (``outside`` names its processes).
+    ``broker_env`` points the stack at a broker the caller started (``outside`` names its processes);
+    ``extra_env`` adds settings and ``without`` removes inherited ones.
     """
     state_dir = work_dir / "vidnova-state"
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +133,9 @@ def start_stack(
     if broker_env:
         env.update(broker_env)
         infrastructure["broker"] = ", ".join(outside or {}) or broker_env["KAFKA_BOOTSTRAP_SERVERS"]
+    env.update(extra_env or {})
+    for name in without:
+        env.pop(name, None)
     # `vidnova up` signs with VIDNOVA_AUTH_SECRET if set, else with the file this creates first.
     secret = os.environ.get("VIDNOVA_AUTH_SECRET") or load_or_create_dev_secret(state_dir)
     log = (state_dir / "up.log").open("ab")

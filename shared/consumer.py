@@ -32,6 +32,7 @@ from shared.events.envelope import CloudEvent, decode_event
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, UnknownEventType, event_type_for
 from shared.kafka import CLIENT_FAILURES, DLQ_SUFFIX, make_consumer, make_producer
+from shared.log_reset import LogWatch
 from shared.observability import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
@@ -41,6 +42,7 @@ from shared.observability import (
 )
 from shared.redaction import describe_error
 from shared.settings import KafkaSettings
+from shared.tracing import consume_span
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,7 @@ class IdempotentConsumer:
         kafka: KafkaSettings,
         service: str,
         backoff: Callable[[int], float] | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.subscription = subscription
         self.group = kafka.topic(subscription.group)
@@ -127,6 +130,10 @@ class IdempotentConsumer:
         self.backoff = backoff or (lambda attempt: kafka.retry_backoff_ms / 1000 * 2 ** (attempt - 1))
         self.joined = asyncio.Event()
         self.last_error: str | None = None
+        self.instance_id = instance_id
+        self.log_watch = LogWatch(
+            service=service, group=self.group, interval_s=kafka.log_check_interval_ms / 1000
+        )
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._processing = asyncio.Lock()
@@ -164,7 +171,11 @@ class IdempotentConsumer:
     async def _start(self) -> None:
         if self._consumer is None:
             consumer = make_consumer(
-                self.kafka, group_id=self.group, topics=self.topics, listener=_Rebalance(self)
+                self.kafka,
+                group_id=self.group,
+                topics=self.topics,
+                listener=_Rebalance(self),
+                group_instance_id=self.instance_id,
             )
             try:
                 await consumer.start()
@@ -188,8 +199,13 @@ class IdempotentConsumer:
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
+                self.log_watch.received(tp, records[-1].offset + 1)
                 async with self._processing:
                     await self._process_partition(tp, records)
+            if self.log_watch.due():
+                async with self._processing:
+                    if await self.log_watch.restarted_if_reset(self._consumer):
+                        self._done.clear()  # positions in a log that is gone: never commit them
             # An offset commit is a broker round trip: one per interval, not one per batch.
             if self._done and (not batches or time.monotonic() - last_commit >= interval):
                 async with self._processing:
@@ -259,9 +275,10 @@ class IdempotentConsumer:
                 return False
             token = bind_correlation_id(delivery.event.correlationid)
             try:
-                handled = await self._handle_with_retries(
-                    delivery.record, delivery.event, delivery.payload, delivery.handler
-                )
+                with consume_span(delivery.record.topic, delivery.event, group=self.group):
+                    handled = await self._handle_with_retries(
+                        delivery.record, delivery.event, delivery.payload, delivery.handler
+                    )
             finally:
                 reset_correlation_id(token)
             if not handled:
@@ -273,20 +290,30 @@ class IdempotentConsumer:
         """Rebalance hook: wait for the message in hand, then commit what was handled."""
         async with self._processing:
             try:
-                await self._commit(revoked)
+                await self._commit(revoked, guarded=True)
             except CLIENT_FAILURES as exc:
                 # The next owner re-reads from the last commit; the processed-events table dedupes.
                 log.warning("commit before revoke failed", extra={"group": self.group, "error": str(exc)})
             finally:
                 for tp in revoked:
                     self._done.pop(tp, None)
+                self.log_watch.forget(revoked)
 
     async def _commit(
-        self, partitions: set[TopicPartition], consumer: AIOKafkaConsumer | None = None
+        self,
+        partitions: set[TopicPartition],
+        consumer: AIOKafkaConsumer | None = None,
+        *,
+        guarded: bool = False,
     ) -> None:
+        """Commit handled offsets; ``guarded`` (rebalance, shutdown) first checks the log was not reset."""
         consumer = consumer or self._consumer
         offsets = {tp: offset for tp, offset in self._done.items() if tp in partitions}
         if not offsets or consumer is None:
+            return
+        if guarded and not await self.log_watch.safe_to_commit(consumer, set(offsets)):
+            for tp in offsets:
+                self._done.pop(tp, None)
             return
         try:
             await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_S)
@@ -300,6 +327,7 @@ class IdempotentConsumer:
                 "offset commit rejected after rebalance", extra={"group": self.group, "error": str(exc)}
             )
         else:
+            self.log_watch.committed_offsets(offsets)
             for tp in offsets:
                 if self._done.get(tp) == offsets[tp]:
                     del self._done[tp]
@@ -390,8 +418,9 @@ class IdempotentConsumer:
                 token = bind_correlation_id(event.correlationid)
                 started = time.perf_counter()
                 try:
-                    await delivery.handler(delivery.payload, event=event, session=session)
-                    await session.flush()
+                    with consume_span(delivery.record.topic, event, group=self.group):
+                        await delivery.handler(delivery.payload, event=event, session=session)
+                        await session.flush()
                 finally:
                     reset_correlation_id(token)
                 session.expunge_all()
@@ -472,7 +501,7 @@ class IdempotentConsumer:
         if consumer is not None:
             async with self._processing:
                 try:
-                    await self._commit(set(self._done), consumer)
+                    await self._commit(set(self._done), consumer, guarded=True)
                 except CLIENT_FAILURES as exc:
                     # Uncommitted offsets are re-read later; the inbox makes them no-ops.
                     log.warning("final offset commit failed", extra={"group": self.group, "error": str(exc)})

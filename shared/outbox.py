@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from shared.kafka import CLIENT_FAILURES, make_producer
 from shared.leadership import Leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.settings import KafkaSettings
+from shared.tracing import SpanKind, span, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +206,34 @@ class OutboxRelay:
         self, producer: AIOKafkaProducer, rows: Sequence[OutboxRecord]
     ) -> list[BaseException | None]:
         futures = []
+        traced = tracing_enabled()
         for row in rows:
             headers = [("ce_type", row.event_type.encode()), ("ce_id", str(row.event_id).encode())]
+            topic = self.kafka.topic(row.stream)
+            if traced:
+                futures.append(await self._send_traced(producer, row, topic, headers))
+                continue
             futures.append(
-                await producer.send(
-                    self.kafka.topic(row.stream), row.payload.encode(), key=row.key.encode(), headers=headers
-                )
+                await producer.send(topic, row.payload.encode(), key=row.key.encode(), headers=headers)
             )
         results = await asyncio.gather(*futures, return_exceptions=True)
         return [r if isinstance(r, BaseException) else None for r in results]
+
+    async def _send_traced(
+        self, producer: AIOKafkaProducer, row: OutboxRecord, topic: str, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[object]:
+        """Send inside a producer span that continues the trace stored in the event's envelope."""
+        parent = json.loads(row.payload).get("traceparent")
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "cloudevents.event_type": row.event_type,
+        }
+        with span(f"{topic} publish", kind=SpanKind.PRODUCER, traceparent=parent, attributes=attributes):
+            future: asyncio.Future[object] = await producer.send(
+                topic, row.payload.encode(), key=row.key.encode(), headers=headers
+            )
+        return future
 
     async def _mark_published(
         self, ids: list[int], rows: Sequence[OutboxRecord], outcomes: Sequence[BaseException | None]

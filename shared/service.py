@@ -35,6 +35,14 @@ from shared.outbox import OutboxRelay
 from shared.problems import BodySizeLimit, install_problem_handlers
 from shared.ratelimit import WriteLimiter
 from shared.settings import AuthSettings, ServiceSettings
+from shared.tracing import (
+    SpanKind,
+    configure_tracing,
+    incoming_traceparent,
+    record_status,
+    shutdown_tracing,
+    span,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +75,13 @@ class Runtime:
             poll_interval_s=settings.outbox_poll_interval_s,
         )
         self.consumers = [
-            IdempotentConsumer(sub, db=self.db, kafka=settings.kafka, service=definition.name)
+            IdempotentConsumer(
+                sub,
+                db=self.db,
+                kafka=settings.kafka,
+                service=definition.name,
+                instance_id=settings.consumer_instance_id(),
+            )
             for sub in definition.subscriptions
         ]
         self.stopping = asyncio.Event()
@@ -172,7 +186,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(CORRELATION_HEADER.lower().encode())
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.lower().encode())
         correlation = incoming.decode("latin-1")[:128] if incoming else str(uuid4())
         token = bind_correlation_id(correlation)
         started = time.perf_counter()
@@ -189,13 +204,19 @@ class RequestContext:
                 ]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
-            reset_correlation_id(token)
+        traceparent = incoming_traceparent(headers)
+        with span(scope["method"], kind=SpanKind.SERVER, traceparent=traceparent) as server:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                record_status(server, method=scope["method"], route=route, http_status=status)
+                self._count(scope, route, status, started)
+                reset_correlation_id(token)
+
+    def _count(self, scope: Scope, route: str, status: int, started: float) -> None:
+        HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+        HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
 
 
 def token_verifier(auth: AuthSettings) -> TokenVerifier:
@@ -210,6 +231,7 @@ def token_verifier(auth: AuthSettings) -> TokenVerifier:
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     """The FastAPI app of a service; its lifespan starts and stops the runtime."""
     configure_logging(service=definition.name, level=settings.log_level, fmt=settings.log_format)
+    configure_tracing(service=definition.name, endpoint=settings.otlp_endpoint)
     verifier = token_verifier(settings.auth)
 
     @asynccontextmanager
@@ -222,6 +244,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             yield
         finally:
             await runtime.stop()
+            shutdown_tracing()
             log.info("service stopped")
 
     app = FastAPI(title=definition.title, version="1.0.0", lifespan=lifespan)

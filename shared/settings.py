@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,13 @@ class KafkaSettings(BaseSettings):
     # Handled offsets are committed at most this often (0: after every batch), and whenever a poll
     # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
     commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
+    # How often a consumer checks that the log it reads was not reset under it (shared/log_reset.py).
+    log_check_interval_ms: int = Field(1_000, ge=50, validation_alias="CONSUMER_LOG_CHECK_INTERVAL_MS")
+    # Static group membership (KIP-345): a restarted member takes its partitions back without a
+    # rebalance or waiting out its old session. Tansu does not support it (members never join).
+    static_membership: bool = Field(True, validation_alias="KAFKA_STATIC_MEMBERSHIP")
+    # Stable per process identity, unique among instances of one service; derived when unset.
+    group_instance_id: str | None = Field(None, validation_alias="CONSUMER_GROUP_INSTANCE_ID")
 
     # SPEC §14.4: how clients authenticate to the broker and verify it.
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
@@ -146,8 +154,20 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
     # Writes per person per minute in this process (0: no limit, e.g. benchmarks through few tokens).
     rate_limit_writes_per_min: int = Field(120, ge=0, validation_alias="RATE_LIMIT_WRITES_PER_MIN")
+    # OpenTelemetry traces go here over OTLP/HTTP; unset, tracing is off (shared/tracing.py).
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    def consumer_instance_id(self) -> str | None:
+        """The group instance id of this process's consumers, None without static membership.
+
+        Host and port name one instance: a restart on the same port is the same member, and two
+        instances of a service cannot share a port on one host.
+        """
+        if not self.kafka.static_membership:
+            return None
+        return self.kafka.group_instance_id or f"{self.service}-{socket.gethostname()}-{self.port}"
 
 
 def _sqlite_url(name: str) -> str:

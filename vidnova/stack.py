@@ -1,4 +1,4 @@
-"""`vidnova up`: the embedded default — broker, SQLite databases, migrations, three services."""
+"""`vidnova up`: the embedded default — broker, SQLite databases, migrations, three services, supervised."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
 import httpx
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.auth import mint_token
 from shared.db import Database
@@ -23,7 +24,7 @@ from shared.outbox import mark_for_replay
 from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret, settings_for
 from vidnova.broker import EmbeddedBroker
 from vidnova.kafka_cluster import KafkaCluster, wait_for_brokers
-from vidnova.processes import die_with_parent
+from vidnova.supervisor import Child, Supervisor
 
 DEMO_IDENTITIES = (
     ("coordinator", {"sub": "coordinator@vidnova", "role": "coordinator"}),
@@ -39,15 +40,15 @@ class Stack:
 
     state_dir: Path
     broker: EmbeddedBroker | KafkaCluster | None = None
-    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    logs: list[IO[bytes]] = field(default_factory=list)
+    children: dict[str, Child] = field(default_factory=dict)
 
     def stop(self) -> None:
         """SIGTERM every service (they drain and commit), then the broker."""
-        for process in self.children.values():
+        running = {name: c.process for name, c in self.children.items() if c.process is not None}
+        for process in running.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for name, process in self.children.items():
+        for name, process in running.items():
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -55,8 +56,8 @@ class Stack:
                 process.kill()
         if self.broker is not None:
             self.broker.stop()
-        for handle in self.logs:
-            handle.close()
+        for child in self.children.values():
+            child.close()
 
 
 def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> EmbeddedBroker | KafkaCluster | None:
@@ -83,6 +84,10 @@ def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> Embedded
     broker = EmbeddedBroker(log_path=state_dir / "logs" / "broker.log")
     env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
     env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu cannot do InitProducerId
+    env.setdefault("KAFKA_STATIC_MEMBERSHIP", "false")  # nor let static members join
+    # Tansu holds a restarted member's group for about twice the dead member's session: 2 s keeps
+    # a crashed service's rejoin near 5 s (Apache Kafka refuses sessions under 6 s by default).
+    env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")
     return broker
 
 
@@ -106,18 +111,30 @@ async def replay_outboxes() -> dict[str, int]:
 
 
 def start_services(stack: Stack) -> None:
-    """Spawn `python -m services.NAME` for each service, logs under the state directory."""
+    """Spawn `python -m services.NAME` for each service (NAME_INSTANCES of it), logs under the state dir."""
     log_dir = stack.state_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
     for name in SERVICE_NAMES:
-        handle = (log_dir / f"{name}.log").open("ab")
-        stack.logs.append(handle)
-        stack.children[name] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", f"services.{name}"],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
+        port = settings_for(name).port
+        for index in range(1, int(os.environ.get(f"{name.upper()}_INSTANCES", "1")) + 1):
+            label = name if index == 1 else f"{name}-{index}"
+            # A further instance listens 100 ports up (8102, …); its consumers join the same groups.
+            env = {**os.environ, f"{name.upper()}_PORT": str(port + 100 * (index - 1))}
+            child = Child(name=label, service=name, env=env, log_path=log_dir / f"{label}.log")
+            child.start()
+            stack.children[label] = child
+
+
+def after_broker_restart() -> str:
+    """Topics again, then every outbox replayed: what a fresh in-memory broker needs; says what it did."""
+    try:
+        asyncio.run(ensure_topics(KafkaSettings()))
+        replayed = asyncio.run(replay_outboxes())
+    except (KafkaError, OSError, TimeoutError, SQLAlchemyError) as exc:
+        return (
+            f"but {type(exc).__name__}: {exc}; run `vidnova topics` and `vidnova outbox NAME --replay`"
+            " for each service"
         )
+    return f"topics created, outboxes replayed: {replayed}"
 
 
 def service_urls() -> dict[ServiceName, str]:
@@ -133,8 +150,8 @@ def wait_ready(stack: Stack, *, timeout_s: float = 90.0) -> dict[ServiceName, st
     with httpx.Client(timeout=2.0) as client:
         while pending:
             for name in sorted(pending):
-                process = stack.children[name]
-                if process.poll() is not None:
+                process = stack.children[name].process
+                if process is not None and process.poll() is not None:
                     raise RuntimeError(
                         f"{name} exited with {process.returncode}; see {stack.state_dir}/logs/{name}.log"
                     )
@@ -210,17 +227,19 @@ def up(state_dir: Path, *, kafka: str = "embedded") -> int:
             if any(replayed.values()):
                 print(f"Re-publishing stored events to the fresh embedded broker: {replayed}", flush=True)
         start_services(stack)
+        supervisor = Supervisor(
+            children=stack.children,
+            # The embedded broker is restarted when it exits; an Apache Kafka node (`--kafka apache`) keeps
+            # its log on disk and is left to whoever runs it, like any external broker.
+            broker=broker if isinstance(broker, EmbeddedBroker) else None,
+            after_broker_restart=after_broker_restart,
+            state_dir=state_dir,
+        )
         urls = wait_ready(stack)
         print_banner(urls, state_dir, demo=load_demo(urls))
         while not stopping:
-            for name, process in stack.children.items():
-                if process.poll() is not None:
-                    print(
-                        f"{name} exited with {process.returncode}; see {state_dir}/logs/{name}.log",
-                        file=sys.stderr,
-                    )
-                    return 1
-            time.sleep(0.5)
+            supervisor.tend()  # a service that exits comes back with backoff; so does the broker
+            time.sleep(0.2)
         print("Stopping …", flush=True)
         return 0
     finally:

@@ -12,6 +12,7 @@ from shared.actor import current_actor, system_actor
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, event_type_of, lookup
 from shared.observability import current_correlation_id
+from shared.tracing import current_traceparent
 
 
 class CloudEvent(BaseModel):
@@ -34,6 +35,8 @@ class CloudEvent(BaseModel):
         description="Who made the change: the token's `sub`, or `system:<job>` (SPEC §14.7)."
         " Absent on events written before it existed; readers accept both.",
     )
+    # CloudEvents distributed-tracing extension: the W3C trace context of the span that staged it.
+    traceparent: str | None = Field(None, max_length=55)
 
     @property
     def key(self) -> bytes:
@@ -71,6 +74,7 @@ def new_event(
         correlationid=correlation or str(uuid4()),
         causationid=str(caused_by.id) if caused_by else None,
         actor=actor or current_actor() or system_actor(source),
+        traceparent=current_traceparent() or (caused_by.traceparent if caused_by else None),
     )
 
 

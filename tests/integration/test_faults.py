@@ -34,6 +34,22 @@ async def _coordinator_notices(stack: ServiceStack) -> list[str]:
     return [item["subject_id"] for item in items if item["type"] == "vidnova.request.waitlisted.v1"]
 
 
+async def waitlisted_and_notified_once(stack: ServiceStack, ids: set[str], what: str) -> None:
+    """Every request in ``ids`` reaches `waitlisted`, and the coordinator is told of each exactly once."""
+    statuses = await eventually(
+        lambda: _statuses(stack, ids),
+        until=lambda s: len(s) == len(ids) and set(s.values()) == {"waitlisted"},
+        timeout_s=120,
+        interval_s=0.5,
+        what=what,
+    )
+    assert set(statuses) == ids
+    notices = await eventually(
+        lambda: _coordinator_notices(stack), until=lambda n: ids <= set(n), timeout_s=60, what="notices"
+    )
+    assert sorted(n for n in notices if n in ids) == sorted(ids)  # each exactly once
+
+
 async def test_broker_outage_loses_nothing_and_duplicates_nothing(infra: Infra) -> None:
     # The services reach the broker through a proxy, and the outage cuts it: every connection dropped,
     # new ones refused, while the broker keeps its topics and data as Apache Kafka does across a
@@ -68,18 +84,7 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(infra: Infra) 
         ids = {r.json()["id"] for r in responses}
 
         await proxy.start()
-        statuses = await eventually(
-            lambda: _statuses(stack, ids),
-            until=lambda s: len(s) == 50 and set(s.values()) == {"waitlisted"},
-            timeout_s=120,
-            interval_s=0.5,
-            what="all 50 waitlisted",
-        )
-        assert set(statuses) == ids
-        notices = await eventually(
-            lambda: _coordinator_notices(stack), until=lambda n: ids <= set(n), timeout_s=60, what="notices"
-        )
-        assert sorted(n for n in notices if n in ids) == sorted(ids)  # each exactly once
+        await waitlisted_and_notified_once(stack, ids, "all 50 waitlisted")
         await stack.wait_ready(timeout_s=60)
     finally:
         stack.stop()

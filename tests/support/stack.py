@@ -148,6 +148,10 @@ async def make_stack(
         **os.environ,
         **broker.service_env(),
         **({"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers} if bootstrap_servers else {}),
+        # Tansu (no idempotent producer either) lets no static member join its groups.
+        "KAFKA_STATIC_MEMBERSHIP": os.environ.get(
+            "KAFKA_STATIC_MEMBERSHIP", "true" if broker.supports_idempotence else "false"
+        ),
         "VIDNOVA_TOPIC_PREFIX": prefix,
         "VIDNOVA_AUTH_SECRET": secret,
         "VIDNOVA_STATE_DIR": str(log_dir),
