@@ -23,11 +23,15 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter
 
+from shared.kafka import CLIENT_FAILURES
+
 log = logging.getLogger(__name__)
+
+# A broker away, a group rebalancing, or a connection uvloop reports closed: the check is tried again later.
+CHECK_FAILURES: tuple[type[BaseException], ...] = (*CLIENT_FAILURES, TimeoutError)
 
 LOG_RESETS = Counter(
     "vidnova_consumer_log_resets_total",
@@ -123,7 +127,7 @@ class LogWatch:
             if not consumer.assignment():
                 return False
             await self.restart_from_beginning(consumer)
-        except (KafkaError, TimeoutError) as exc:  # the broker is away or the group rebalancing: retry
+        except CHECK_FAILURES as exc:  # the broker is away or the group rebalancing: retry
             log.info(
                 "log check deferred", extra={"group": self.group, "error": f"{type(exc).__name__}: {exc}"}
             )
@@ -137,7 +141,7 @@ class LogWatch:
         """False if the log under ``partitions`` was reset, or if whether it was cannot be told now."""
         try:
             reset = await self.find_reset(consumer, partitions)
-        except (KafkaError, TimeoutError) as exc:
+        except CHECK_FAILURES as exc:
             reset = ("unknown", f"{type(exc).__name__}: {exc}")
         if reset is None:
             return True
