@@ -8,7 +8,6 @@ access unless an ACL grants it. The tests use it to prove on the wire what the s
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,19 +53,6 @@ class ScramTls:
             "KAFKA_SSL_CAFILE": str(self.certs_dir / "ca.crt"),
         }
 
-    def admin_client_config(self, directory: Path) -> Path:
-        """A properties file for Kafka's own tools, connecting as ``admin``."""
-        path = directory / "admin-client.properties"
-        path.write_text(
-            "security.protocol=SASL_SSL\n"
-            f"sasl.mechanism={MECHANISM}\n"
-            f"sasl.jaas.config={_jaas(ADMIN, self.users[ADMIN])}\n"
-            "ssl.truststore.type=PEM\n"
-            f"ssl.truststore.location={self.certs_dir / 'ca.crt'}\n"
-        )
-        path.chmod(0o600)
-        return path
-
 
 def security_properties(certs_dir: Path | str, *, admin_password: str) -> dict[str, str]:
     """SCRAM, TLS and authorization settings of a broker (compose's file holds the same keys)."""
@@ -83,32 +69,6 @@ def security_properties(certs_dir: Path | str, *, admin_password: str) -> dict[s
         "super.users": "User:admin;User:ANONYMOUS",
         "allow.everyone.if.no.acl.found": "false",
     }
-
-
-def add_acl(
-    libs: Path,
-    *,
-    bootstrap: str,
-    client_config: Path,
-    principal: str,
-    operations: list[str],
-    resource: list[str],
-) -> None:
-    """`kafka-acls --add`: allow ``User:principal`` the operations on a resource (e.g. ``--topic X``)."""
-    command = [
-        "java",
-        "-cp",
-        f"{libs}/*",
-        "org.apache.kafka.tools.AclCommand",
-        "--bootstrap-server",
-        bootstrap,
-    ]
-    command += ["--command-config", str(client_config), "--add", "--allow-principal", f"User:{principal}"]
-    for operation in operations:
-        command += ["--operation", operation]
-    result = subprocess.run(command + resource, capture_output=True, text=True, check=False)  # noqa: S603
-    if result.returncode != 0:
-        raise RuntimeError(f"kafka-acls failed:\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}")
 
 
 def _jaas(user: str, password: str) -> str:

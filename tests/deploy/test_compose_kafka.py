@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.deploy.test_compose import broker_properties
-from tests.support.kafka_admin import strimzi_acls
+from tests.support.kafka_admin import compose_grants, strimzi_acls
 from vidnova.kafka_security import security_properties
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +36,12 @@ def test_the_security_settings_are_the_ones_the_wire_tests_prove() -> None:
 
 
 def test_compose_grants_what_strimzi_grants() -> None:
-    granted = set()
-    for line in (COMPOSE_KAFKA / "acls.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            user, operations, resource, name = line.split()
-            granted.add((user, tuple(operations.split(",")), resource, name))
     strimzi = {
         (user, tuple(acl["operations"]), acl["resource"]["type"], acl["resource"]["name"])
         for user, acls in strimzi_acls().items()
         for acl in acls
     }
-    assert granted == strimzi
+    assert compose_grants() == strimzi
 
 
 def test_the_broker_is_formatted_with_every_user_compose_connects_as() -> None:
@@ -60,5 +55,5 @@ def test_the_broker_is_formatted_with_every_user_compose_connects_as() -> None:
     assert users == {"admin", "vidnova-requests", "vidnova-allocation", "vidnova-notifications"}
     for user in users:
         assert f"scram {user} " in start, user
-    for script in ("start.sh", "acls.sh"):
+    for script in ("start.sh", "acls.sh", "admin-client.sh"):
         assert os.access(COMPOSE_KAFKA / script, os.X_OK), script

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from shared.consumer import IdempotentConsumer
 from shared.db import Database
@@ -24,6 +24,7 @@ from shared.migrations import upgrade
 from shared.settings import KafkaSettings
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
+from tests.support.kafka_admin import dead_letter_reader
 from tests.support.polling import eventually
 from tests.support.probe_consumer import (
     FAIL_ALWAYS,
@@ -115,14 +116,7 @@ async def test_same_event_three_times_has_one_effect(running: Probe) -> None:
 
 
 async def _dead_letters(kafka: KafkaSettings, expected: int) -> list:
-    consumer = AIOKafkaConsumer(
-        kafka.topic("requests") + ".dlq",
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=10,
-        heartbeat_interval_ms=100,
-    )
+    consumer = dead_letter_reader(kafka)
     await consumer.start()
     received: list = []
     try:

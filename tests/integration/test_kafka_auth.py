@@ -8,9 +8,9 @@ that does not trust the broker's CA gets nowhere.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import subprocess
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,10 @@ from aiokafka.errors import ClusterAuthorizationFailedError, KafkaError, TopicAu
 
 from shared.kafka import ensure_topics, make_consumer, make_producer
 from shared.settings import KafkaSettings
-from tests.support.kafka_admin import strimzi_acls
+from tests.support.kafka_admin import compose_grants, strimzi_acls
 from tests.support.polling import eventually
 from vidnova.kafka_cluster import KafkaCluster, fetch_jars, tools_present
-from vidnova.kafka_security import ADMIN, ScramTls, add_acl
+from vidnova.kafka_security import ADMIN, ScramTls
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = "nobody"  # a SCRAM user with no ACL
@@ -53,27 +53,25 @@ class Secured:
         return KafkaSettings(**{**options, **overrides})
 
 
-def _grant(libs: Path, cluster: KafkaCluster, config: Path, user: str, acls: list[dict[str, Any]]) -> None:
-    """Apply the KafkaUser's ACLs with Kafka's own tool, one call per set of operations."""
-    by_operations: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for acl in acls:
-        resource = acl["resource"]
-        assert resource["patternType"] == "literal"
-        by_operations[tuple(acl["operations"])] += [f"--{resource['type']}", resource["name"]]
-    for operations, resources in by_operations.items():
-        add_acl(
-            libs,
-            bootstrap=cluster.bootstrap_servers,
-            client_config=config,
-            principal=user,
-            operations=list(operations),
-            resource=resources,
-        )
+def _grant_as_compose_does(security: ScramTls, cluster: KafkaCluster, directory: Path) -> None:
+    """Run compose's own ACL script (deploy/compose/kafka/acls.sh) against this broker."""
+    env = {
+        **os.environ,
+        "KAFKA_ADMIN_PASSWORD": security.users[ADMIN],
+        "KAFKA_CERTS_DIR": str(security.certs_dir),
+        "ADMIN_CLIENT_CONFIG": str(directory / "admin.properties"),
+        "KAFKA_ACLS_COMMAND": f"java -cp {fetch_jars()}/* org.apache.kafka.tools.AclCommand",
+        "KAFKA_ACLS_BOOTSTRAP": cluster.bootstrap_servers,
+    }
+    script = ROOT / "deploy/compose/kafka/acls.sh"
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("granted") == len(compose_grants())
 
 
 @pytest.fixture(scope="module")
 async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Secured]:
-    """One Apache Kafka node with SCRAM over TLS, the Strimzi users' ACLs applied, the topics made."""
+    """One Apache Kafka node with SCRAM over TLS, compose's grants (= Strimzi's) applied, the topics made."""
     directory = tmp_path_factory.mktemp("kafka-auth")
     certs = directory / "certs"
     subprocess.run(["bash", str(ROOT / "deploy/kafka/make-certs.sh"), str(certs)], check=True)
@@ -85,9 +83,7 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
     state = Secured(cluster, security, "vidnova")  # the names users.yaml grants, on a private node
     try:
         await ensure_topics(state.settings(ADMIN))
-        config = security.admin_client_config(directory)
-        for user, granted in acls.items():
-            await asyncio.to_thread(_grant, fetch_jars(), cluster, config, user, granted)
+        await asyncio.to_thread(_grant_as_compose_does, security, cluster, directory)
         yield state
     finally:
         await asyncio.to_thread(cluster.stop)

@@ -19,8 +19,8 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Facility, RequestSubmitted
 from shared.kafka import make_producer
 from shared.observability import JsonFormatter
-from shared.settings import KafkaSettings
 from tests.conftest import Infra
+from tests.support.kafka_admin import dead_letter_reader
 from tests.support.polling import eventually
 from tests.support.probe_consumer import isolated_messaging
 
@@ -105,17 +105,6 @@ async def test_a_database_error_with_contact_details_leaks_them_into_no_log_or_d
     for text in [*captured.lines, *headers.values()]:
         for secret in (EMAIL, PHONE, "olena.koval", "700 12 34"):
             assert secret not in text, text
-
-
-def dead_letter_reader(kafka: KafkaSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        kafka.topic("requests") + ".dlq",
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=10,
-        heartbeat_interval_ms=100,
-    )
 
 
 async def fetch(reader: AIOKafkaConsumer) -> list:

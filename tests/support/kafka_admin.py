@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,8 @@ import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+
+from shared.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +83,25 @@ def strimzi_acls() -> dict[str, list[dict[str, Any]]]:
     documents = yaml.safe_load_all((ROOT / "deploy/kubernetes/base/users.yaml").read_text())
     users = [doc for doc in documents if doc and doc["kind"] == "KafkaUser"]
     return {user["metadata"]["name"]: user["spec"]["authorization"]["acls"] for user in users}
+
+
+def dead_letter_reader(kafka: KafkaSettings, stream: str = "requests") -> AIOKafkaConsumer:
+    """A consumer of one stream's dead-letter topic, from its start, in a group of its own."""
+    return AIOKafkaConsumer(
+        kafka.topic(stream) + ".dlq",
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        heartbeat_interval_ms=100,
+    )
+
+
+def compose_grants() -> set[tuple[str, tuple[str, ...], str, str]]:
+    """deploy/compose/kafka/acls.txt: (user, operations, resource type, name) per line."""
+    granted = set()
+    for line in (ROOT / "deploy/compose/kafka/acls.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            user, operations, resource, name = line.split()
+            granted.add((user, tuple(operations.split(",")), resource, name))
+    return granted

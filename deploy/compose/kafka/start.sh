@@ -12,13 +12,7 @@ scram() { printf 'SCRAM-SHA-512=[name=%s,password=%s]' "$1" "$2"; }
     --add-scram "$(scram vidnova-requests "$KAFKA_REQUESTS_PASSWORD")" \
     --add-scram "$(scram vidnova-allocation "$KAFKA_ALLOCATION_PASSWORD")" \
     --add-scram "$(scram vidnova-notifications "$KAFKA_NOTIFICATIONS_PASSWORD")"
-# For the health check and acls.sh: Kafka's tools connect as admin.
-umask 077
-cat >/tmp/admin.properties <<PROPERTIES
-security.protocol=SASL_SSL
-sasl.mechanism=SCRAM-SHA-512
-sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${KAFKA_ADMIN_PASSWORD}";
-ssl.truststore.type=PEM
-ssl.truststore.location=/etc/kafka/certs/ca.crt
-PROPERTIES
+# For the health check: Kafka's tools connect as admin.
+source "$(dirname "$0")/admin-client.sh"
+write_admin_client_config
 exec /opt/kafka/bin/kafka-server-start.sh "$config"
