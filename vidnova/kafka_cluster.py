@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from shared.kafka import make_admin
+from shared.settings import KafkaSettings
 from vidnova.broker import free_port, port_answers
 from vidnova.cache import cache_dir
 from vidnova.kafka_security import ScramTls
@@ -402,7 +403,7 @@ async def wait_for_brokers(bootstrap_servers: str, count: int, *, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     last: object = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5_000)
+        admin = make_admin(KafkaSettings(bootstrap_servers=bootstrap_servers))
         try:
             await admin.start()
             last = await admin.describe_cluster()

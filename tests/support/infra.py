@@ -66,15 +66,20 @@ class BrokerChoice:
     def kafka_settings(self, **overrides: Any) -> KafkaSettings:
         """Client settings for this broker (replication as the services get it), plus overrides."""
         env = self.service_env()
-        min_isr = env.get("KAFKA_TOPIC_MIN_INSYNC_REPLICAS")
-        options: dict[str, Any] = {
-            "bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
-            "enable_idempotence": env["KAFKA_ENABLE_IDEMPOTENCE"] == "true",
-            "topic_replication_factor": int(env.get("KAFKA_TOPIC_REPLICATION_FACTOR", "1")),
-            "topic_min_insync_replicas": int(min_isr) if min_isr else None,
-            "fetch_max_wait_ms": int(env.get("KAFKA_FETCH_MAX_WAIT_MS", "10")),
-        }
-        return KafkaSettings(**{**options, **overrides})
+        fetch_max_wait_ms = int(env.get("KAFKA_FETCH_MAX_WAIT_MS", "10"))
+        return kafka_settings_from(env, **{"fetch_max_wait_ms": fetch_max_wait_ms, **overrides})
+
+
+def kafka_settings_from(env: dict[str, str], **overrides: Any) -> KafkaSettings:
+    """The broker address, idempotence and topic replication a service environment names, plus overrides."""
+    min_isr = env.get("KAFKA_TOPIC_MIN_INSYNC_REPLICAS")
+    options: dict[str, Any] = {
+        "bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+        "enable_idempotence": env["KAFKA_ENABLE_IDEMPOTENCE"] == "true",
+        "topic_replication_factor": int(env.get("KAFKA_TOPIC_REPLICATION_FACTOR", "1")),
+        "topic_min_insync_replicas": int(min_isr) if min_isr else None,
+    }
+    return KafkaSettings(**{**options, **overrides})
 
 
 @dataclass

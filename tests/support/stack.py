@@ -20,7 +20,7 @@ from shared.auth import mint_token
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName
-from tests.support.infra import BrokerChoice, DatabaseChoice, new_database_url
+from tests.support.infra import BrokerChoice, DatabaseChoice, kafka_settings_from, new_database_url
 from vidnova.broker import free_port
 from vidnova.processes import die_with_parent
 
@@ -64,14 +64,7 @@ class ServiceStack:
         return self.env[f"{name.upper()}_DATABASE_URL"]
 
     def kafka_settings(self) -> KafkaSettings:
-        min_isr = self.env.get("KAFKA_TOPIC_MIN_INSYNC_REPLICAS")
-        return KafkaSettings(
-            bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"],
-            topic_prefix=self.env["VIDNOVA_TOPIC_PREFIX"],
-            enable_idempotence=self.env["KAFKA_ENABLE_IDEMPOTENCE"] == "true",
-            topic_replication_factor=int(self.env.get("KAFKA_TOPIC_REPLICATION_FACTOR", "1")),
-            topic_min_insync_replicas=int(min_isr) if min_isr else None,
-        )
+        return kafka_settings_from(self.env, topic_prefix=self.env["VIDNOVA_TOPIC_PREFIX"])
 
     def start(self, name: ServiceName, **extra_env: str) -> None:
         handle = (self.log_dir / f"{name}.log").open("ab")
