@@ -31,10 +31,11 @@ CSRF_HEADER = "x-csrf-token"
 
 
 class SignInRequired(Exception):
-    """No live session: go to /sign-in and come back to ``next_path``."""
+    """No live session: go to /sign-in and come back to ``next_path`` (or on to the factor ``step`` asks)."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, *, step: str | None = None) -> None:
         self.next_path = next_path
+        self.step = step
 
 
 class PageForbidden(Exception):
@@ -135,10 +136,12 @@ VisitorDep = Annotated[Visitor, Depends(current_visitor)]
 
 async def require_person(request: Request, visitor: VisitorDep) -> Visitor:
     """A fully signed-in person, else back to sign-in (or on to the missing factor)."""
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if visitor.session is None:
-        raise SignInRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        raise SignInRequired(asked)
     if visitor.session.row.stage != "full":
-        raise SignInRequired("/")
+        step = "/sign-in/totp" if visitor.session.row.stage == "totp" else "/account/totp"
+        raise SignInRequired(asked, step=step)
     return visitor
 
 
@@ -226,11 +229,12 @@ def redirect(path: str) -> RedirectResponse:
 
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
+    location = (exc.step or "/sign-in") + "?next=" + quote(exc.next_path, safe="/")
     if request.headers.get("hx-request"):
         response = Response(status_code=204)
-        response.headers["HX-Redirect"] = "/sign-in?next=" + quote(exc.next_path, safe="/")
+        response.headers["HX-Redirect"] = location
         return response
-    return redirect("/sign-in?next=" + quote(exc.next_path, safe="/"))
+    return redirect(location)
 
 
 async def on_forbidden(request: Request, _exc: Exception) -> Response:

@@ -1,0 +1,89 @@
+"""Browser journeys: Playwright driving Debian's Chromium against a real console and notifications service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from shared.db import Database
+from shared.kafka import make_producer
+from tests.browser.console import Console
+from tests.conftest import Infra
+from tests.integration.notifications.harness import SMTP_PASSWORD, SMTP_USER, Mailbox
+from tests.support.stack import make_stack
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; missing, the browser tests fail where production infrastructure is required."""
+    if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
+        return CHROMIUM
+    message = f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (make test does it as root)"
+    if os.environ.get("VIDNOVA_REQUIRE_PRODUCTION_INFRA") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="session")
+async def console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]:
+    """The console and the notifications service on the suite's broker, e-mailing a real SMTP server."""
+    mailbox = Mailbox(browser_workdir)
+    mailbox.start()
+    stack = await make_stack(
+        broker=infra.broker,
+        database=infra.database,
+        tmp_dir=browser_workdir,
+        names=("notifications", "console"),
+        REQUESTS_DATABASE_URL=f"sqlite+aiosqlite:///{browser_workdir}/unused-requests.db",
+        ALLOCATION_DATABASE_URL=f"sqlite+aiosqlite:///{browser_workdir}/unused-allocation.db",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(mailbox.port),
+        SMTP_STARTTLS="true",
+        SMTP_USERNAME=SMTP_USER,
+        SMTP_PASSWORD=SMTP_PASSWORD,
+        SSL_CERT_FILE=str(mailbox.cert_path),
+        DELIVERY_POLL_INTERVAL_S="0.2",
+        SSE_POLL_INTERVAL_S="0.2",
+        OUTBOX_POLL_INTERVAL_S="0.5",
+        VIDNOVA_ENV="development",
+    )
+    producer = make_producer(stack.kafka_settings())
+    await producer.start()
+    db = Database(stack.database_url("console"))
+    try:
+        yield Console(stack=stack, mailbox=mailbox, producer=producer, db=db)
+    finally:
+        stack.stop()
+        await producer.stop()
+        await db.dispose()
+        mailbox.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    path = chromium_path()
+    async with async_playwright() as playwright:
+        # As root Chromium needs --no-sandbox; the pages it opens are the console's own.
+        launched = await playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, console: Console) -> AsyncIterator[Page]:
+    """A fresh browser profile (no cookies) on the console, 1280 px wide."""
+    context = await browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
