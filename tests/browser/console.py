@@ -10,11 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import pyotp
-import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page
-from sqlmodel import col
+from sqlmodel import select
 
 from services.console import accounts
 from services.console.models import Account, ConsoleSession
@@ -65,14 +64,11 @@ class Console:
         async with self.db.session() as session, session.begin():
             account = await accounts.account_by_email(session=session, email=email)
             assert account is not None
-            await session.execute(
-                sa.update(ConsoleSession)
-                .where(col(ConsoleSession.account_id) == account.id)
-                .values(
-                    started_at=ConsoleSession.started_at - by,  # type: ignore[operator]
-                    last_seen_at=ConsoleSession.last_seen_at - by,  # type: ignore[operator]
-                )
-            )
+            rows = await session.exec(select(ConsoleSession).where(ConsoleSession.account_id == account.id))
+            for row in rows:
+                row.started_at -= by
+                row.last_seen_at -= by
+                session.add(row)
 
     async def publish(self, payload: Payload) -> None:
         """Put an event on its topic, as the service that owns it would."""
