@@ -1,9 +1,11 @@
-"""The notifications service reads the request and allocation streams and records who must know."""
+"""The notifications service reads the request, allocation and account streams and records who must know."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications.account_links import TEMPLATES as ACCOUNT_LINK_TEMPLATES
+from services.notifications.account_links import queue_account_link
 from services.notifications.routing import ROUTED_TYPES
 from services.notifications.service import record_notices
 from shared.consumer import Handler, Subscription
@@ -17,9 +19,12 @@ async def notify(payload: Payload, *, event: CloudEvent, session: AsyncSession) 
     await record_notices(session=session, payload=payload, event=event)
 
 
-HANDLERS: dict[type[Payload], Handler] = dict.fromkeys(ROUTED_TYPES, notify)
+HANDLERS: dict[type[Payload], Handler] = {
+    **dict.fromkeys(ROUTED_TYPES, notify),
+    **dict.fromkeys(ACCOUNT_LINK_TEMPLATES, queue_account_link),
+}
 SUBSCRIPTION = Subscription(
     group="notifications",
-    streams=tuple(sorted({event_type_for(t).stream for t in ROUTED_TYPES})),
+    streams=tuple(sorted({event_type_for(t).stream for t in HANDLERS})),
     handlers=HANDLERS,
 )

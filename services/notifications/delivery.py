@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications.account_links import ERASED_BODY, holds_secret
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
@@ -248,6 +249,8 @@ def _apply(delivery: Delivery, step: NextStep, result: AttemptResult, now: datet
         return
     delivery.status = step.outcome
     delivery.finished_at = now
+    if holds_secret(delivery.source_event_type):
+        delivery.body = ERASED_BODY  # SPEC §12: no copy of a one-time link once the job is over
 
 
 def _outcome_event(delivery: Delivery, result: AttemptResult) -> CloudEvent:
