@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,6 +50,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             yield
 
     app.router.lifespan_context = lifespan
+    # httpx logs every URL at INFO, and the stream's URL carries its (single-use) ticket.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app.state.pages = page_environments()
     for exception, handler in ERROR_HANDLERS.items():
         app.add_exception_handler(exception, handler)

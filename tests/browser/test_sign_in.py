@@ -19,7 +19,9 @@ def unique_email(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}@example.org"
 
 
-async def test_sign_in_shows_the_home_page_and_sign_out_ends_the_session(page: Page, console: Console) -> None:
+async def test_sign_in_shows_the_home_page_and_sign_out_ends_the_session(
+    page: Page, console: Console
+) -> None:
     email = unique_email("coord")
     await console.create_account(email, role="coordinator", name="Olena Koval")
     await open_in_english(page)
@@ -79,7 +81,9 @@ async def test_admin_enrols_totp_after_the_password_and_then_signs_in_with_a_cod
     await sign_in(page, email, PASSWORD)
     await expect(page.get_by_role("heading", name="Authentication code")).to_be_visible()
     await assert_accessible(page)
-    await page.get_by_label("Code", exact=True).fill("000000" if current_code(secret) != "000000" else "111111")
+    await page.get_by_label("Code", exact=True).fill(
+        "000000" if current_code(secret) != "000000" else "111111"
+    )
     await page.get_by_role("button", name="Verify").click()
     await expect(page.get_by_role("alert")).to_have_text("The code is wrong or expired. Try the newest code.")
     await page.get_by_label("Code", exact=True).fill(current_code(secret))
@@ -152,7 +156,9 @@ async def test_an_expired_session_signs_in_again_and_returns_to_the_page_asked_f
     await expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
 
-async def test_a_page_outside_the_role_answers_403_with_a_page_saying_so(page: Page, console: Console) -> None:
+async def test_a_page_outside_the_role_answers_403_with_a_page_saying_so(
+    page: Page, console: Console
+) -> None:
     email = unique_email("donor")
     await console.create_account(email, role="donor", donor_id="jica")
     await open_in_english(page)

@@ -119,11 +119,12 @@ async def enable_totp(
 
 @router.get("/set-password")
 async def set_password_page(request: Request, token: str = "") -> Response:
-    async with runtime_of(request).db.session() as db:
-        try:
+    try:
+        async with runtime_of(request).db.session() as db:
             account = await accounts.account_for_link(session=db, token=token)
-        except accounts.LinkInvalid:
-            return await render(request, "set_password.html", {"invalid": True}, status_code=410)
+    except accounts.LinkInvalid:
+        return await render(request, "set_password.html", {"invalid": True}, status_code=410)
+    # Rendered after the session closes: SQLite has one connection, and the page frame needs it too.
     return await render(request, "set_password.html", {"account": account, "token": token})
 
 

@@ -196,6 +196,7 @@ async def render(
             "role_labels": domain.ROLE_LABELS,
             "service_down": domain.SERVICE_DOWN,
             "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **(context or {}),
         }
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -69,7 +69,7 @@ async def sign_in(
         if account is not None:
             chosen = request.cookies.get(LOCALE_COOKIE)
             if chosen in domain.LOCALES and chosen != account.locale:  # switched on the sign-in page
-                await set_locale(session=db, account=account, locale=cast(domain.Locale, chosen))
+                await set_locale(session=db, account=account, locale=chosen)
             stage = domain.stage_after_password(role=account.role, totp_enabled=account.totp_enabled)
             raw_id = await sessions.start_session(
                 session=db, account=account, stage=stage, client_address=address

@@ -1,0 +1,39 @@
+"""The inbox (SPEC §13, §14.5): newest first, "Mark read", and a new notification appearing without reload."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.async_api import Page, expect
+
+from tests.browser.console import Console, assert_accessible, open_in_english, sign_in
+from tests.factories import request_submitted
+
+PASSWORD = "brisk-otter-4217"
+
+
+async def test_a_notification_published_while_the_inbox_is_open_appears_without_reload(
+    page: Page, console: Console
+) -> None:
+    email = f"coord-{uuid.uuid4().hex[:8]}@example.org"
+    await console.create_account(email, role="coordinator")
+    await open_in_english(page)
+    await sign_in(page, email, PASSWORD)
+    await page.goto("/inbox")
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    await assert_accessible(page)
+    before = await page.locator(".inbox-item").count()
+    unread_before = await page.locator("#unread-count").inner_text()
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    await console.publish(request_submitted(priority="critical"))
+
+    await expect(page.locator(".inbox-item")).to_have_count(before + 1, timeout=30_000)
+    await expect(page.locator("#unread-count")).not_to_have_text(unread_before, timeout=30_000)
+    assert navigations == []  # it arrived over the stream, not by a reload
+    newest = page.locator(".inbox-item").first
+    await expect(newest).to_have_class("inbox-item unread")
+    await newest.get_by_role("button", name="Mark read").click()
+    await expect(page.locator(".inbox-item").first).to_contain_text("Read")
+    await assert_accessible(page)
