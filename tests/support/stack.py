@@ -36,7 +36,7 @@ IDENTITIES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class ServiceStack:
-    """Service processes (three, fewer, or with the console) sharing one broker, each with its own database."""
+    """Service processes (three, fewer, or the console too) sharing one broker, each with its own database."""
 
     env: dict[str, str]
     log_dir: Path
