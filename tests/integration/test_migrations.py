@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from shared.migrations import upgrade
-from shared.settings import SERVICE_NAMES
+from shared.settings import ALL_SERVICE_NAMES
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 
@@ -34,7 +34,7 @@ def tables_of(service: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("service", SERVICE_NAMES)
+@pytest.mark.parametrize("service", ALL_SERVICE_NAMES)
 async def test_migrations_match_models(infra: Infra, service: str) -> None:
     url = await new_database_url(infra.database, infra.tmp_dir, f"mig_{service}")
     await asyncio.to_thread(upgrade, service, url)

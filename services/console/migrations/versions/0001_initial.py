@@ -1,4 +1,4 @@
-"""Accounts, sessions, one-time links, sign-in failures and audit; outbox and inbox.
+"""Accounts, sessions, one-time links, sign-in failures and audit; outbox, inbox, dead letters.
 
 Revision ID: 0001
 Revises:
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.db import UTCDateTime
-from shared.migrations import create_messaging_tables
+from shared.migrations import create_dead_letters_table, create_messaging_tables
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     create_messaging_tables()
+    create_dead_letters_table()  # empty (the console consumes nothing), kept for one shape across services
     op.create_table(
         "accounts",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -77,6 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("dead_letters")
     op.drop_table("sign_in_events")
     op.drop_table("sign_in_failures")
     op.drop_table("one_time_links")
