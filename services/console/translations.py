@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 from pathlib import Path
 
+from babel.dates import format_datetime, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -15,6 +17,7 @@ from services.console.domain import LOCALES, Locale
 PACKAGE = Path(__file__).parent
 LOCALE_DIR = PACKAGE / "locale"
 TEMPLATE_DIR = PACKAGE / "templates"
+KYIV = get_timezone("Europe/Kyiv")  # the people using the console read times in Ukraine's time
 
 
 def load_catalog(locale: Locale) -> Translations:
@@ -37,5 +40,6 @@ def page_environments() -> dict[Locale, Environment]:
             extensions=["jinja2.ext.i18n"],
         )
         environment.install_gettext_translations(load_catalog(locale), newstyle=True)  # type: ignore[attr-defined]
+        environment.filters["when"] = partial(format_datetime, format="medium", tzinfo=KYIV, locale=locale)
         environments[locale] = environment
     return environments

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from shared.db import Database
-from shared.kafka import make_producer
-from tests.browser.console import Console
+from tests.browser.console import Console, start_console, stop_console
 from tests.conftest import Infra
-from tests.integration.notifications.harness import SMTP_PASSWORD, SMTP_USER, Mailbox
-from tests.support.stack import make_stack
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -25,7 +21,7 @@ def chromium_path() -> str:
     if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
         return CHROMIUM
     message = f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (make test does it as root)"
-    if os.environ.get("VIDNOVA_REQUIRE_PRODUCTION_INFRA") == "1":
+    if os.environ.get("VIDNOVA_REQUIRE_PRODUCTION_INFRA"):
         pytest.fail(message)
     pytest.skip(message)
 
@@ -38,36 +34,11 @@ def browser_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]:
     """The console and the notifications service on the suite's broker, e-mailing a real SMTP server."""
-    mailbox = Mailbox(browser_workdir)
-    mailbox.start()
-    stack = await make_stack(
-        broker=infra.broker,
-        database=infra.database,
-        tmp_dir=browser_workdir,
-        names=("notifications", "console"),
-        REQUESTS_DATABASE_URL=f"sqlite+aiosqlite:///{browser_workdir}/unused-requests.db",
-        ALLOCATION_DATABASE_URL=f"sqlite+aiosqlite:///{browser_workdir}/unused-allocation.db",
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(mailbox.port),
-        SMTP_STARTTLS="true",
-        SMTP_USERNAME=SMTP_USER,
-        SMTP_PASSWORD=SMTP_PASSWORD,
-        SSL_CERT_FILE=str(mailbox.cert_path),
-        DELIVERY_POLL_INTERVAL_S="0.2",
-        SSE_POLL_INTERVAL_S="0.2",
-        OUTBOX_POLL_INTERVAL_S="0.5",
-        VIDNOVA_ENV="development",
-    )
-    producer = make_producer(stack.kafka_settings())
-    await producer.start()
-    db = Database(stack.database_url("console"))
+    running = await start_console(infra.broker, infra.database, browser_workdir)
     try:
-        yield Console(stack=stack, mailbox=mailbox, producer=producer, db=db)
+        yield running
     finally:
-        stack.stop()
-        await producer.stop()
-        await db.dispose()
-        mailbox.stop()
+        await stop_console(running)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -21,8 +22,10 @@ from shared.db import Database
 from shared.events.envelope import new_event
 from shared.events.payloads import Payload
 from shared.events.registry import event_type_of
-from tests.integration.notifications.harness import Mailbox
-from tests.support.stack import ServiceStack
+from shared.kafka import make_producer
+from tests.integration.notifications.harness import SMTP_PASSWORD, SMTP_USER, Mailbox
+from tests.support.infra import BrokerChoice, DatabaseChoice
+from tests.support.stack import ServiceStack, make_stack
 
 LINK = re.compile(r"https?://\S+/set-password\?token=[A-Za-z0-9_\-]+")
 AXE = Axe()
@@ -87,6 +90,42 @@ class Console:
                     return match.group(0)
             await asyncio.sleep(0.2)
         raise TimeoutError(f"no e-mail with a link to {email} within {timeout_s}s")
+
+
+async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir: Path) -> Console:
+    """The console and the notifications service on this broker, e-mailing a real SMTP server."""
+    mailbox = Mailbox(workdir)
+    mailbox.start()
+    stack = await make_stack(
+        broker=broker,
+        database=database,
+        tmp_dir=workdir,
+        names=("notifications", "console"),
+        REQUESTS_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-requests.db",
+        ALLOCATION_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-allocation.db",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(mailbox.port),
+        SMTP_STARTTLS="true",
+        SMTP_USERNAME=SMTP_USER,
+        SMTP_PASSWORD=SMTP_PASSWORD,
+        SSL_CERT_FILE=str(mailbox.cert_path),
+        DELIVERY_POLL_INTERVAL_S="0.2",
+        SSE_POLL_INTERVAL_S="0.2",
+        OUTBOX_POLL_INTERVAL_S="0.5",
+        VIDNOVA_ENV="development",
+    )
+    producer = make_producer(stack.kafka_settings())
+    await producer.start()
+    return Console(
+        stack=stack, mailbox=mailbox, producer=producer, db=Database(stack.database_url("console"))
+    )
+
+
+async def stop_console(console: Console) -> None:
+    console.stack.stop()
+    await console.producer.stop()
+    await console.db.dispose()
+    console.mailbox.stop()
 
 
 async def assert_accessible(page: Page) -> None:
