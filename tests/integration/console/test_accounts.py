@@ -1,4 +1,4 @@
-"""Account use cases on a real database (SPEC §12): hashes only, the event in the same transaction, CLI, demo."""
+"""Account use cases on a real database (SPEC §12): hashes only, event in the same transaction, CLI, demo."""
 
 from __future__ import annotations
 
