@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -32,6 +32,10 @@ class AccountExists(ValueError):
 
 class AccountNotFound(LookupError):
     """No account with this id or email."""
+
+
+class AccountInactive(PermissionError):
+    """The account was deactivated here: the identity provider's word does not bring it back."""
 
 
 class LinkInvalid(ValueError):
@@ -282,3 +286,41 @@ async def list_sign_in_events(
         .limit(limit)
     )
     return [(event, email) for event, email in (await session.exec(statement)).all()]
+
+
+async def account_from_identity(
+    *,
+    session: AsyncSession,
+    email: str,
+    display_name: str,
+    role: str,
+    region: str | None,
+    donor_id: str | None,
+    client_address: str | None,
+) -> Account:
+    """OpenID Connect: the account of this person, created or brought in line with the provider's claims."""
+    if role not in domain.ROLE_LABELS:
+        raise domain.ScopeInvalid(domain.N_("Choose a role."))
+    chosen = cast(domain.Role, role)
+    domain.check_scope(chosen, region=region, donor_id=donor_id)
+    account = await account_by_email(session=session, email=email)
+    if account is None:
+        new = NewAccount(
+            email=email, display_name=display_name, role=chosen, region=region, donor_id=donor_id
+        )
+        return await create_account(session=session, new=new)
+    if not account.active:
+        raise AccountInactive(account.email)
+    if (account.role, account.region, account.donor_id) != (role, region, donor_id):
+        before = f"{account.role}:{account.region or account.donor_id or '-'}"
+        account.role, account.region, account.donor_id = role, region, donor_id
+        record(
+            session,
+            "role_change",
+            account_id=account.id,
+            client_address=client_address,
+            detail=f"{before} -> {role}:{region or donor_id or '-'} (identity provider)",
+        )
+    account.display_name = display_name or account.display_name
+    session.add(account)
+    return account

@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
-from services.console.api import account, admin, inbox, sign_in
+from services.console.api import account, admin, inbox, oidc, sign_in
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
+from services.console.oidc import STATE_COOKIE, identity_provider, state_key
 from services.console.settings import ConsoleSettings
 from services.console.translations import page_environments
 from shared.service import ServiceDefinition, create_service_app
@@ -24,7 +26,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 DEFINITION = ServiceDefinition(
     name="console",
     title="Vidnova console",
-    routers=[sign_in.router, account.router, inbox.router, admin.router],
+    routers=[sign_in.router, oidc.router, account.router, inbox.router, admin.router],
 )
 
 
@@ -33,7 +35,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     app = create_service_app(DEFINITION, settings)
     service_lifespan = app.router.lifespan_context
-    signer = TokenSigner(secret=settings.auth.signing_secret(), ttl_s=settings.service_token_ttl_s)
+    signer = TokenSigner(secret=settings.auth.signing_secret, ttl_s=settings.service_token_ttl_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +55,17 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     # httpx logs every URL at INFO, and the stream's URL carries its (single-use) ticket.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app.state.pages = page_environments()
+    app.state.identity_provider = identity_provider(settings)
+    if app.state.identity_provider is not None:
+        # Holds only the OIDC state and PKCE verifier between the redirect and the callback.
+        app.add_middleware(
+            SessionMiddleware,
+            secret_key=state_key(settings),
+            session_cookie=STATE_COOKIE,
+            max_age=600,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        )
     for exception, handler in ERROR_HANDLERS.items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

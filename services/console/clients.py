@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,18 +42,22 @@ class Caller:
     region: str | None
     donor_id: str | None
     locale: str
+    # OpenID Connect mode: the person's own access token, forwarded instead of one the console signs.
+    access_token: str | None = None
 
 
 class TokenSigner:
-    """Signs the ≤ 5-minute token each call carries (SPEC §12)."""
+    """Signs the ≤ 5-minute token each call carries (SPEC §12); forwards the person's own in OIDC mode."""
 
-    def __init__(self, *, secret: str, ttl_s: int) -> None:
-        self._secret = secret
+    def __init__(self, *, secret: Callable[[], str], ttl_s: int) -> None:
+        self._secret = secret  # read on first use: OIDC mode may run without a signing secret
         self._ttl_s = ttl_s
 
     def token_for(self, caller: Caller) -> str:
+        if caller.access_token is not None:
+            return caller.access_token
         return mint_token(
-            secret=self._secret,
+            secret=self._secret(),
             sub=caller.sub,
             role=caller.role,
             region=caller.region,

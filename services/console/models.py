@@ -48,6 +48,9 @@ class ConsoleSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_time())
     ended_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
     client_address: str | None = Field(default=None, max_length=64)
+    # OpenID Connect mode: the person's access token, which the console forwards to the services (§12).
+    access_token: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    access_token_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
 
 
 class OneTimeLink(SQLModel, table=True):

@@ -114,7 +114,13 @@ async def enable_totp(*, session: AsyncSession, account: Account, secret: str, c
 
 
 async def start_session(
-    *, session: AsyncSession, account: Account, stage: SessionStage, client_address: str | None
+    *,
+    session: AsyncSession,
+    account: Account,
+    stage: SessionStage,
+    client_address: str | None,
+    access_token: str | None = None,
+    access_token_expires_at: datetime | None = None,
 ) -> str:
     """A new session row; returns the random id for the cookie (only its hash is stored)."""
     raw_id = secrets.token_urlsafe(32)
@@ -125,6 +131,8 @@ async def start_session(
             stage=stage,
             csrf_token=secrets.token_urlsafe(32),
             client_address=client_address,
+            access_token=access_token,
+            access_token_expires_at=access_token_expires_at,
         )
     )
     if stage == "full":
@@ -149,9 +157,11 @@ async def find_session(
         return None
     account = await session.get(Account, row.account_id)
     times = domain.SessionTimes(started_at=row.started_at, last_seen_at=row.last_seen_at)
+    token_expired = row.access_token_expires_at is not None and row.access_token_expires_at <= now
     if (
         account is None
         or not account.active
+        or token_expired  # OpenID Connect: signing in at the provider again gives a new token
         or domain.session_expired(times, now=now, idle=idle, absolute=absolute)
     ):
         row.ended_at = now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceName, ServiceSettings
 
@@ -30,6 +30,14 @@ class ConsoleSettings(ServiceSettings):
     oidc_issuer: str | None = Field(None, validation_alias="CONSOLE_OIDC_ISSUER")
     oidc_client_id: str | None = Field(None, validation_alias="CONSOLE_OIDC_CLIENT_ID")
     oidc_client_secret: SecretStr | None = Field(None, validation_alias="CONSOLE_OIDC_CLIENT_SECRET")
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> ConsoleSettings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID and CONSOLE_OIDC_CLIENT_SECRET"
+            )
+        return self
 
     @property
     def secure_cookies(self) -> bool:

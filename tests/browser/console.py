@@ -92,7 +92,7 @@ class Console:
         raise TimeoutError(f"no e-mail with a link to {email} within {timeout_s}s")
 
 
-async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir: Path) -> Console:
+async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir: Path, **env: str) -> Console:
     """The console and the notifications service on this broker, e-mailing a real SMTP server."""
     mailbox = Mailbox(workdir)
     mailbox.start()
@@ -113,6 +113,7 @@ async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir:
         SSE_POLL_INTERVAL_S="0.2",
         OUTBOX_POLL_INTERVAL_S="0.5",
         VIDNOVA_ENV="development",
+        **env,
     )
     producer = make_producer(stack.kafka_settings())
     await producer.start()

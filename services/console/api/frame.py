@@ -13,11 +13,13 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console import domain, sessions
-from services.console.accounts import AccountNotFound
+from services.console.accounts import AccountNotFound, set_locale
 from services.console.clients import Caller, ServiceClients, ServiceUnavailable
+from services.console.models import Account
 from services.console.settings import ConsoleSettings
 from shared.service import Runtime
 
@@ -69,6 +71,7 @@ class Visitor:
             region=account.region,
             donor_id=account.donor_id,
             locale=self.locale,
+            access_token=self.person.row.access_token,
         )
 
 
@@ -206,6 +209,13 @@ async def render(
     if new_token:
         set_cookie(request, response, ANONYMOUS_CSRF_COOKIE, new_token)
     return response
+
+
+async def adopt_chosen_locale(request: Request, db: AsyncSession, account: Account) -> None:
+    """A language switched on the sign-in page becomes the account's language."""
+    chosen = request.cookies.get(LOCALE_COOKIE)
+    if chosen in ("uk", "en") and chosen != account.locale:
+        await set_locale(session=db, account=account, locale="en" if chosen == "en" else "uk")
 
 
 def set_cookie(

@@ -15,6 +15,7 @@ from services.console.api.frame import (
     SESSION_COOKIE,
     CsrfChecked,
     VisitorDep,
+    adopt_chosen_locale,
     client_address,
     console_settings,
     redirect,
@@ -67,9 +68,7 @@ async def sign_in(
         raw_id: str | None = None
         stage: domain.SessionStage = "full"
         if account is not None:
-            chosen = request.cookies.get(LOCALE_COOKIE)
-            if chosen in domain.LOCALES and chosen != account.locale:  # switched on the sign-in page
-                await set_locale(session=db, account=account, locale=chosen)
+            await adopt_chosen_locale(request, db, account)
             stage = domain.stage_after_password(role=account.role, totp_enabled=account.totp_enabled)
             raw_id = await sessions.start_session(
                 session=db, account=account, stage=stage, client_address=address

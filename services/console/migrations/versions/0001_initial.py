@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("last_seen_at", UTCDateTime(), nullable=False),
         sa.Column("ended_at", UTCDateTime(), nullable=True),
         sa.Column("client_address", sa.String(64), nullable=True),
+        sa.Column("access_token", sa.Text(), nullable=True),
+        sa.Column("access_token_expires_at", UTCDateTime(), nullable=True),
     )
     op.create_table(
         "one_time_links",
