@@ -1,4 +1,4 @@
-"""OpenID Connect mode (SPEC §12): sign-in through the provider, role and scope from its claims, no passwords."""
+"""OpenID Connect mode (SPEC §12): sign-in at the provider, role and scope from its claims, no passwords."""
 
 from __future__ import annotations
 
