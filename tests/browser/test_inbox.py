@@ -34,6 +34,8 @@ async def test_a_notification_published_while_the_inbox_is_open_appears_without_
     assert navigations == []  # it arrived over the stream, not by a reload
     newest = page.locator(".inbox-item").first
     await expect(newest).to_have_class("inbox-item unread")
+    unread_now = int(await page.locator("#unread-count").inner_text())
     await newest.get_by_role("button", name="Mark read").click()
     await expect(page.locator(".inbox-item").first).to_contain_text("Read")
+    await expect(page.locator("#unread-count")).to_have_text(str(unread_now - 1))
     await assert_accessible(page)

@@ -25,11 +25,12 @@ async def inbox_page(request: Request, visitor: PersonDep) -> Response:
 
 @router.post("/inbox/{notification_id}/read", dependencies=[CsrfChecked])
 async def mark_read(request: Request, visitor: PersonDep, notification_id: UUID) -> Response:
-    item = await clients_of(request).notifications.mark_read(visitor.caller(), notification_id)
+    notifications = clients_of(request).notifications
+    item = await notifications.mark_read(visitor.caller(), notification_id)
     if request.headers.get("hx-request"):
-        response = await render(request, "fragments/notification.html", {"item": item})
-        response.headers["HX-Trigger"] = "inbox-read"
-        return response
+        # The item swapped in place, and the header's count out of band.
+        unread = await notifications.unread_count(visitor.caller())
+        return await render(request, "fragments/read.html", {"item": item, "unread": unread, "oob": True})
     return redirect("/inbox")
 
 
