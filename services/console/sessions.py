@@ -18,6 +18,7 @@ from shared.db import utcnow
 # Verified when the email is unknown, so that the answer takes as long as for a real account.
 _DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
 SessionStage = domain.SessionStage
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,9 @@ async def find_session(
         row.ended_at = now
         session.add(row)
         return None
-    row.last_seen_at = now
-    session.add(row)
+    if now - row.last_seen_at > TOUCH_EVERY:  # not a write on every page: the idle timeout is hours
+        row.last_seen_at = now
+        session.add(row)
     return OpenSession(row=row, account=account)
 
 
