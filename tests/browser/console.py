@@ -113,6 +113,8 @@ async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir:
         SSE_POLL_INTERVAL_S="0.2",
         OUTBOX_POLL_INTERVAL_S="0.5",
         VIDNOVA_ENV="development",
+        # Streams end when the token the console signed expires: 10 s makes the browser reconnect often.
+        CONSOLE_SERVICE_TOKEN_TTL_S="10",
         **env,
     )
     producer = make_producer(stack.kafka_settings())

@@ -36,8 +36,10 @@ async def test_sign_in_shows_the_home_page_and_sign_out_ends_the_session(
     assert not cookie["secure"]  # VIDNOVA_ENV=development: plain http on this machine
 
     await page.goto("/sign-out")
+    await assert_accessible(page)
     await page.get_by_role("main").get_by_role("button", name="Sign out").click()
     await expect(page.get_by_text("You are signed out.")).to_be_visible()
+    await assert_accessible(page)
     await page.goto("/inbox")
     await expect(page).to_have_url(re.compile(r"/sign-in\?next=/inbox$"))
 
@@ -123,6 +125,7 @@ async def test_a_form_without_its_csrf_token_is_refused(page: Page, console: Con
     await sign_in(page, email, PASSWORD)
     await expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
     await page.goto("/account")
+    await assert_accessible(page)
     await page.locator('form[action="/account/password"] input[name="csrf_token"]').evaluate(
         "input => input.value = 'forged'"
     )
@@ -173,3 +176,4 @@ async def test_a_page_outside_the_role_answers_403_with_a_page_saying_so(
     assert response is not None
     assert response.status == 404
     await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    await assert_accessible(page)
