@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -272,6 +273,10 @@ async def on_not_found(request: Request, _exc: Exception) -> Response:
     return await render(request, "error.html", {"status": 404}, status_code=404)
 
 
+async def on_invalid_form(request: Request, _exc: Exception) -> Response:
+    return await render(request, "error.html", {"status": 400}, status_code=400)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.error("page failed", exc_info=exc)
     return await render(request, "error.html", {"status": 500}, status_code=500)
@@ -284,5 +289,6 @@ ERROR_HANDLERS: dict[type[Exception] | int, Any] = {
     ServiceUnavailable: on_service_unavailable,
     AccountNotFound: on_not_found,
     StarletteHTTPException: on_http_error,
+    RequestValidationError: on_invalid_form,
     500: on_unexpected,
 }
