@@ -175,11 +175,12 @@ def _insert_staged_rows(session: Session) -> None:
             connection.execute(table.insert(), rows)
 
 
-def dialect_insert(session: AsyncSession) -> Any:
+def dialect_insert(bind: AsyncSession | AsyncConnection) -> Any:
     """The dialect's INSERT construct, which offers ON CONFLICT (PostgreSQL and SQLite alike)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 async def read_one_snapshot(session: AsyncSession) -> None:

@@ -24,7 +24,7 @@ from shared.db import utcnow
 from shared.events.payloads import InventoryAdjusted, InventoryWithdrawn
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import encode_cursor, page
+from shared.pagination import fetch_page
 from shared.problems import Problem, invalid_field
 
 
@@ -188,9 +188,12 @@ async def list_lots(
     if available is not None:
         has_free = sa.and_(col(Lot.withdrawn_at).is_(None), lot_committed() < col(Lot.quantity))
         statement = statement.where(has_free if available else sa.not_(has_free))
-    statement = page(
-        statement, created_at=col(Lot.created_at), row_id=col(Lot.id), limit=limit, cursor=cursor
+    return await fetch_page(
+        session,
+        statement,
+        created_at=col(Lot.created_at),
+        row_id=col(Lot.id),
+        limit=limit,
+        cursor=cursor,
+        populate_existing=True,
     )
-    rows = list((await session.exec(statement.execution_options(populate_existing=True))).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor

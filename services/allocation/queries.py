@@ -11,7 +11,7 @@ from services.allocation.domain import may_read_allocation
 from services.allocation.models import Allocation, Demand
 from shared.auth import Principal
 from shared.geography import get_region
-from shared.pagination import encode_cursor, page
+from shared.pagination import fetch_page
 from shared.problems import Problem, invalid_field
 
 
@@ -83,13 +83,13 @@ async def list_allocations(
     ):
         if value is not None:
             statement = statement.where(column == value)
-    statement = page(
+    rows, next_cursor = await fetch_page(
+        session,
         statement,
         created_at=col(Allocation.created_at),
         row_id=col(Allocation.id),
         limit=limit,
         cursor=cursor,
+        populate_existing=True,
     )
-    rows = list((await session.exec(statement.execution_options(populate_existing=True))).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return await with_demands(session, rows[:limit]), next_cursor
+    return await with_demands(session, rows), next_cursor

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +16,7 @@ from services.notifications.rendering import Locale
 from services.notifications.routing import audience_of
 from services.notifications.schemas import NotificationOut
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import dialect_insert, utcnow
 from shared.problems import Problem, invalid_field
 
 MAX_POSITION = 2**63 - 1  # BIGINT
@@ -72,10 +71,8 @@ async def mark_read(*, session: AsyncSession, principal: Principal, notification
     item = await session.get(Notification, notification_id)
     if item is None or item.audience != audience_of(principal):
         raise Problem(404, "Not Found", f"no notification {notification_id} in your inbox")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(NotificationRead)
+        dialect_insert(session)(NotificationRead)
         .values(notification_id=notification_id, reader=principal.sub, read_at=utcnow())
         .on_conflict_do_nothing(index_elements=["notification_id", "reader"])
     )

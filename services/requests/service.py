@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,10 +16,11 @@ from services.requests.schemas import RequestCreate
 from services.requests.tracking import SOURCE, add_timeline, locked_request, settle
 from shared.auth import Principal
 from shared.catalog import SpecError, get_category, validate_request_specs
+from shared.db import dialect_insert
 from shared.events.payloads import Facility, Priority, RequestCancelled, RequestSubmitted, RequestUpdated
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import fetch_page
 from shared.problems import Problem, invalid_field
 
 MAX_SUBJECT_LENGTH = 255  # what OpenID Connect allows a ``sub``; the columns that record authors hold that
@@ -92,10 +91,8 @@ def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
 
 async def _next_number(session: AsyncSession, region: str, year: int) -> int:
     """Issue the next tracking number for a region and year: one atomic upsert, safe under concurrency."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(RefCounter)
+        dialect_insert(session)(RefCounter)
         .values(region=region, year=year, last=1)
         .on_conflict_do_update(index_elements=["region", "year"], set_={"last": col(RefCounter.last) + 1})
         .returning(col(RefCounter.last))
@@ -224,10 +221,11 @@ async def list_requests(
         # A timestamp without an offset is read as UTC.
         aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
         statement = statement.where(col(Request.created_at) > aware)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor)
-        statement = statement.where(sa.tuple_(col(Request.created_at), col(Request.id)) < (at, last_id))
-    statement = statement.order_by(col(Request.created_at).desc(), col(Request.id).desc()).limit(limit + 1)
-    rows = list((await session.exec(statement)).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return await fetch_page(
+        session,
+        statement,
+        created_at=col(Request.created_at),
+        row_id=col(Request.id),
+        limit=limit,
+        cursor=cursor,
+    )
