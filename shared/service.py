@@ -47,6 +47,8 @@ from shared.tracing import (
 log = logging.getLogger(__name__)
 
 BackgroundJob = Callable[["Runtime"], Awaitable[None]]
+# Wiring that needs the running parts (the database), done before the runtime starts its tasks.
+StartupHook = Callable[[FastAPI, "Runtime"], None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     subscriptions: Sequence[Subscription] = ()
     jobs: Sequence[BackgroundJob] = field(default_factory=tuple)
+    on_start: Sequence[StartupHook] = field(default_factory=tuple)
 
 
 class Runtime:
@@ -238,6 +241,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(definition, settings)
         app.state.runtime = runtime
+        for hook in definition.on_start:
+            hook(app, runtime)
         await runtime.start()
         log.info("service started", extra={"port": settings.port})
         try:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import cast
 
 from shared.auth import ROLES, Role, mint_token
-from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings, settings_for
+from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings
 from vidnova.dlq_cli import add_dlq_command
+from vidnova.serve import settings_for
 
 
 def _state_dir() -> Path:

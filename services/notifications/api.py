@@ -27,10 +27,10 @@ from services.notifications.schemas import (
     SubscriptionPage,
     problems,
 )
-from services.notifications.stream import InboxBell, StreamSlots, inbox_events
+from services.notifications.settings import NotificationsSettings
+from services.notifications.stream import StreamSlots, inbox_events
 from shared.auth import CurrentPrincipal, Principal, TokenVerifier, require_roles, unauthorized
 from shared.service import RuntimeDep, SessionDep
-from shared.settings import NotificationsSettings
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -97,11 +97,9 @@ async def mark_read(
     return inbox.to_public(item, locale=locale, read=True)
 
 
-def notifications_settings(runtime: RuntimeDep) -> NotificationsSettings:
-    """This service's settings (SMTP, webhook guard and signing key)."""
-    settings = runtime.settings
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the notifications service runs with NotificationsSettings")
+def notifications_settings(request: Request) -> NotificationsSettings:
+    """This service's settings (SMTP, webhook guard and signing key), put on the app by ``app.py``."""
+    settings: NotificationsSettings = request.app.state.notifications_settings
     return settings
 
 
@@ -158,7 +156,7 @@ async def stream_inbox(
     else:
         async with runtime.db.session() as session:
             position = await inbox.latest_position(session=session, audience=audience)
-    slots = _stream_slots(request, settings)
+    slots: StreamSlots = request.app.state.stream_slots
     slots.take(principal.sub)  # 429 now, before the response starts; given back when the stream ends
 
     async def events() -> AsyncIterator[str]:
@@ -169,7 +167,7 @@ async def stream_inbox(
                 reader=principal.sub,
                 position=position,
                 locale=locale,
-                bell=_bell(request, runtime, settings),
+                bell=request.app.state.inbox_bell,
                 expires_at=principal.expires_at,
                 ping_s=settings.sse_ping_interval_s,
             ):
@@ -179,24 +177,6 @@ async def stream_inbox(
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Content-Language": locale}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
-
-
-def _bell(request: Request, runtime: RuntimeDep, settings: NotificationsSettings) -> InboxBell:
-    """One per process, rung after every local commit that wrote events and by one shared poll."""
-    bell: InboxBell | None = getattr(request.app.state, "inbox_bell", None)
-    if bell is None:
-        bell = InboxBell(runtime.db, poll_s=settings.sse_poll_interval_s)
-        runtime.db.on_outbox_commit(bell.ring)
-        request.app.state.inbox_bell = bell
-    return bell
-
-
-def _stream_slots(request: Request, settings: NotificationsSettings) -> StreamSlots:
-    slots: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
-    if slots is None:
-        slots = StreamSlots(per_person=settings.sse_max_streams_per_person, total=settings.sse_max_streams)
-        request.app.state.stream_slots = slots
-    return slots
 
 
 # --- subscriptions ------------------------------------------------------------------------------

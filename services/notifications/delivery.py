@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
-from services.notifications.settings import DeliverySettings
+from services.notifications.settings import DeliverySettings, NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
 from shared.actor import system_actor
 from shared.db import Database, utcnow
@@ -32,8 +32,7 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
 from shared.redaction import describe_error, redact
-from shared.service import Runtime
-from shared.settings import NotificationsSettings
+from shared.service import BackgroundJob, Runtime
 
 log = logging.getLogger(__name__)
 SOURCE = "notifications"
@@ -270,12 +269,17 @@ def _outcome_event(delivery: Delivery, result: AttemptResult) -> CloudEvent:
     )
 
 
-async def run_delivery_worker(runtime: Runtime) -> None:
-    """Background job of the notifications service (``ServiceDefinition.jobs``)."""
-    settings = runtime.settings
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the delivery worker needs NotificationsSettings")
-    tuning = DeliverySettings()
+def delivery_job(settings: NotificationsSettings) -> BackgroundJob:
+    """The background job of the notifications service (``ServiceDefinition.jobs``), bound to its settings."""
+
+    async def run_delivery_worker(runtime: Runtime) -> None:
+        await _run_delivery_worker(runtime, settings)
+
+    return run_delivery_worker
+
+
+async def _run_delivery_worker(runtime: Runtime, settings: NotificationsSettings) -> None:
+    tuning = settings.delivery
     # The attempt timeout (asyncio) is the one that counts; the client's own is only a backstop.
     timeout = httpx.Timeout(tuning.attempt_timeout_s + 1.0)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:

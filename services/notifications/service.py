@@ -16,6 +16,7 @@ from services.notifications.models import Delivery, DeliveryAttempt, InboxSequen
 from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
+from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
 from shared.actor import system_actor
 from shared.auth import Principal
@@ -26,7 +27,6 @@ from shared.events.registry import lookup
 from shared.outbox import emit
 from shared.pagination import fetch_page
 from shared.problems import Problem, invalid_field
-from shared.settings import NotificationsSettings
 
 SOURCE = "notifications"
 

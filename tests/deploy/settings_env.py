@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, AliasPath, BaseModel
 
 from shared import settings
+from vidnova.serve import SETTINGS_CLASSES
 
 # Variables the Python runtime itself reads; a container may set them without a settings field.
 PYTHON_RUNTIME_VARIABLES = frozenset({"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"})
@@ -36,7 +37,7 @@ def variables_read_by(model: type[BaseModel]) -> frozenset[str]:
 
 def service_variables(service: str) -> frozenset[str]:
     """What ``vidnova serve SERVICE`` (or ``vidnova migrate SERVICE``) may read."""
-    settings_class = settings.SETTINGS_CLASSES[service]  # type: ignore[index]
+    settings_class = SETTINGS_CLASSES[service]  # type: ignore[index]
     return (
         variables_read_by(settings_class)
         | variables_read_by(settings.KafkaSettings)
