@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -33,7 +31,6 @@ async def register_lot(
 ) -> tuple[Lot, MatchOutcome]:
     """Record a lot and ``inventory.registered``, then offer its stock to waiting requests."""
     donor_id = _donor_of_new_lot(principal, body.donor_id)
-    _reject_unrepresentable_numbers(body.specs)
     try:
         specs = validate_lot_specs(body.category, body.specs)
     except SpecError as exc:
@@ -71,15 +68,6 @@ def _donor_of_new_lot(principal: Principal, donor_id: str | None) -> str:
     if donor_id is None:
         raise invalid_field("body.donor_id", "required when a coordinator registers a lot for a donor")
     return donor_id
-
-
-def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
-    # JSON integers are unbounded; one beyond float range would overflow the catalog's range checks.
-    for name, value in specs.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-            raise invalid_field(f"body.specs.{name}", "number out of range")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise invalid_field(f"body.specs.{name}", "must be a finite number")
 
 
 async def adjust_quantity(

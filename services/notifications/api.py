@@ -11,23 +11,20 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.notifications import inbox, service, tickets
-from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.rendering import Locale, negotiate_locale
 from services.notifications.routing import audience_of
 from services.notifications.schemas import (
-    AttemptOut,
-    DeliveryOut,
     DeliveryPage,
     NotificationOut,
     NotificationPage,
     StreamTicketOut,
     SubscriptionCreate,
     SubscriptionCreated,
-    SubscriptionOut,
     SubscriptionPage,
     problems,
 )
 from services.notifications.settings import NotificationsSettings
+from services.notifications.shapes import delivery_out, subscription_out, to_public
 from services.notifications.stream import StreamSlots, inbox_events
 from shared.auth import CurrentPrincipal, Principal, TokenVerifier, require_roles, unauthorized
 from shared.service import RuntimeDep, SessionDep
@@ -73,7 +70,7 @@ async def list_inbox(
     )
     _language_headers(response, locale)
     return NotificationPage(
-        items=[inbox.to_public(item, locale=locale, read=read) for item, read in rows],
+        items=[to_public(item, locale=locale, read=read) for item, read in rows],
         next_cursor=next_cursor,
     )
 
@@ -94,7 +91,7 @@ async def mark_read(
     async with session.begin():
         item = await inbox.mark_read(session=session, principal=principal, notification_id=notification_id)
     _language_headers(response, locale)
-    return inbox.to_public(item, locale=locale, read=True)
+    return to_public(item, locale=locale, read=True)
 
 
 def notifications_settings(request: Request) -> NotificationsSettings:
@@ -182,11 +179,6 @@ async def stream_inbox(
 # --- subscriptions ------------------------------------------------------------------------------
 
 
-def subscription_out(subscription: Subscription) -> SubscriptionOut:
-    """The public shape of a subscription (never its secret)."""
-    return SubscriptionOut.model_validate(subscription, from_attributes=True)
-
-
 @subscriptions.post(
     "",
     status_code=201,
@@ -247,17 +239,6 @@ async def delete_subscription(
 # --- deliveries ---------------------------------------------------------------------------------
 
 Operator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
-
-
-def delivery_out(delivery: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
-    """The public shape of a delivery with its attempts."""
-    return DeliveryOut.model_validate(
-        {
-            **delivery.model_dump(exclude={"body", "data", "claim_token", "leased_until"}),
-            "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
-            "attempts": [AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
-        }
-    )
 
 
 @deliveries.get(

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -21,21 +20,18 @@ from prometheus_client import Counter
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications import events
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings, NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
-from shared.actor import system_actor
 from shared.db import Database, utcnow
-from shared.events.envelope import CloudEvent, new_event
-from shared.events.payloads import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
 from shared.redaction import describe_error, redact
 from shared.service import BackgroundJob, Runtime
 
 log = logging.getLogger(__name__)
-SOURCE = "notifications"
 ATTEMPTS = Counter(
     "vidnova_notification_attempts_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
 )
@@ -199,7 +195,7 @@ class DeliveryWorker:
                 return  # cancelled, or the lease ran out and another worker owns the job now
             _apply(delivery, step, result, now)
             if step.outcome != "retry":
-                add_event(session, _outcome_event(delivery, result))
+                add_event(session, events.delivery_outcome(delivery, error=result.error))
         log.info(
             "delivery attempt",
             extra={
@@ -247,26 +243,6 @@ def _apply(delivery: Delivery, step: NextStep, result: AttemptResult, now: datet
         return
     delivery.status = step.outcome
     delivery.finished_at = now
-
-
-def _outcome_event(delivery: Delivery, result: AttemptResult) -> CloudEvent:
-    common: dict[str, Any] = {
-        "notification_id": delivery.id,
-        "source_event_id": delivery.source_event_id,
-        "source_event_type": delivery.source_event_type,
-        "recipient": delivery.recipient,
-        "channel": delivery.channel,
-        "attempts": delivery.attempts,
-    }
-    payload = (
-        NotificationDelivered(**common)
-        if delivery.status == "delivered"
-        else NotificationFailed(**common, error=(result.error or "failed")[:2000])
-    )
-    # Correlated with, and caused by, the event the notice is about.
-    return new_event(payload, source=SOURCE, actor=system_actor(SOURCE)).model_copy(
-        update={"correlationid": delivery.correlation_id, "causationid": str(delivery.source_event_id)}
-    )
 
 
 def delivery_job(settings: NotificationsSettings) -> BackgroundJob:

@@ -12,23 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications import events
 from services.notifications.models import Delivery, DeliveryAttempt, InboxSequence, Notification, Subscription
 from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
-from shared.actor import system_actor
 from shared.auth import Principal
 from shared.db import dialect_insert, utcnow
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import NotificationDelivered, Payload
+from shared.events.payloads import Payload
 from shared.events.registry import lookup
 from shared.outbox import emit
 from shared.pagination import fetch_page
 from shared.problems import Problem, invalid_field
-
-SOURCE = "notifications"
 
 
 async def record_notices(*, session: AsyncSession, payload: Payload, event: CloudEvent) -> None:
@@ -61,20 +59,10 @@ async def record_notices(*, session: AsyncSession, payload: Payload, event: Clou
     inbox_deliveries = [d for d in deliveries if d["channel"] == "inbox"]
     await connection.execute(ATTEMPTS.insert(), [_delivered_attempt(d["id"], now) for d in inbox_deliveries])
     for delivery in inbox_deliveries:
-        emit(
-            session,
-            NotificationDelivered(
-                notification_id=delivery["id"],
-                source_event_id=event.id,
-                source_event_type=event.type,
-                recipient=delivery["recipient"],
-                channel="inbox",
-                attempts=1,
-            ),
-            source=SOURCE,
-            caused_by=event,
-            actor=system_actor(SOURCE),
+        delivered = events.delivered_to_inbox(
+            notification_id=delivery["id"], recipient=delivery["recipient"], event=event
         )
+        emit(session, delivered, source=events.SOURCE, caused_by=event, actor=events.ACTOR)
 
 
 NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[attr-defined]
