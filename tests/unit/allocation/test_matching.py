@@ -21,7 +21,7 @@ from services.allocation.matching import (
     priority_weighted_units,
     propose_allocations,
 )
-from services.allocation.optimum import optimal_weighted_units
+from bench.optimum import optimal_weighted_units
 
 TODAY = date(2026, 3, 1)
 # Regions on a line, positions in km: distance is the difference.

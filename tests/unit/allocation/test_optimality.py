@@ -10,7 +10,7 @@ from services.allocation.matching import (
     priority_weighted_units,
     propose_allocations,
 )
-from services.allocation.optimum import optimal_weighted_units
+from bench.optimum import optimal_weighted_units
 
 # The engine is exact by construction (matroid greedy with exchanges), so the only gap
 # allowed is the LP solver's floating-point tolerance on the optimum.
