@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bench.instances import distance_km, first_fit_weighted_units, hard_instance
+from bench.optimum import optimal_weighted_units
 from bench.processes import status_kib
 from bench.report import Figure, Section, Table
 from bench.stats import gap
 from services.allocation.matching import priority_weighted_units, propose_allocations
-from bench.optimum import optimal_weighted_units
 
 _T = TypeVar("_T")
 CATEGORIES = 20

@@ -152,7 +152,9 @@ def catalog_lot_specs(category: str) -> LotSpecs:
     """A valid lot's specs for any catalog category: each number a tenth of the way into its range
     (in the catalog's unit), each enumeration its first value."""
     return {
-        attribute.name: _inside(attribute, 0.1) if isinstance(attribute, NumberAttribute) else attribute.values[0]
+        attribute.name: _inside(attribute, 0.1)
+        if isinstance(attribute, NumberAttribute)
+        else attribute.values[0]
         for attribute in _catalog_category(category).attributes
     }
 

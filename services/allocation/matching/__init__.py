@@ -1,4 +1,4 @@
-"""The matching engine (pure: no I/O): `values` it trades, the `fit` of lots to requests, the `exchange` search.
+"""The matching engine, pure: the `values` it trades, the `fit` of lots to requests, the `exchange` search.
 
 `engine.propose_allocations` is the entry point; the names below are the package's public surface.
 """

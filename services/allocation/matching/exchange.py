@@ -279,7 +279,6 @@ class CategoryMarket:
                 del ledger[key]
 
 
-
 def _slots(
     supplies: Sequence[Supply], lot_type_of: Sequence[int], contention: Sequence[float]
 ) -> dict[str, list[_Slot]]:
@@ -293,4 +292,3 @@ def _slots(
         free = sum(supplies[lot].free for lot in lots)
         slots_in.setdefault(region, []).append(_Slot(lot_type, region, lots, free))
     return slots_in
-

@@ -1,4 +1,4 @@
-"""What the engine trades and what it is worth: demands, supplies, proposals, their reasons and the objective."""
+"""What the engine trades and what it is worth: demands, supplies, proposals, reasons, the objective."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from tests.support.stack import ServiceStack
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class Namespace:
     """A region and a category that belong to one test."""

@@ -15,7 +15,9 @@ IO_PACKAGES = ("sqlalchemy", "sqlmodel", "alembic", "aiokafka", "fastapi", "star
 def test_the_package_has_its_three_seams_and_every_file_is_small() -> None:
     modules = {path.name for path in MATCHING.glob("*.py")}
     assert {"values.py", "fit.py", "exchange.py"} <= modules
-    too_long = {path.name: n for path in MATCHING.glob("*.py") if (n := len(path.read_text().splitlines())) >= 400}
+    too_long = {
+        path.name: n for path in MATCHING.glob("*.py") if (n := len(path.read_text().splitlines())) >= 400
+    }
     assert too_long == {}
 
 

@@ -25,7 +25,9 @@ CATEGORIES = [category.name for category in all_categories()]
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_a_request_of_every_category_passes_the_schema_and_the_catalog(category: str) -> None:
-    body = RequestCreate.model_validate(request_body(category=category, specs=catalog_request_specs(category)))
+    body = RequestCreate.model_validate(
+        request_body(category=category, specs=catalog_request_specs(category))
+    )
     assert validate_request_specs(body.category, body.specs) == catalog_request_specs(category)
     event = request_submitted(category=category, specs=validate_request_specs(body.category, body.specs))
     assert event.specs == catalog_request_specs(category)
