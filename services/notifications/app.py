@@ -27,7 +27,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         name="notifications",
         title="Vidnova notifications service",
         routers=(*api.ROUTERS, admin),
-        subscriptions=[consumers.SUBSCRIPTION],
+        subscriptions=[consumers.subscription()],
         jobs=(delivery_job(settings),),
         on_start=(ring_inbox_bell,),
     )

@@ -18,8 +18,12 @@ async def notify(payload: Payload, *, event: CloudEvent, session: AsyncSession) 
 
 
 HANDLERS: dict[type[Payload], Handler] = dict.fromkeys(ROUTED_TYPES, notify)
-SUBSCRIPTION = Subscription(
-    group="notifications",
-    streams=tuple(sorted({event_type_for(t).stream for t in ROUTED_TYPES})),
-    handlers=HANDLERS,
-)
+
+
+def subscription() -> Subscription:
+    """The ``notifications`` consumer group on every stream that carries an event someone is told of."""
+    return Subscription(
+        group="notifications",
+        streams=tuple(sorted({event_type_for(t).stream for t in ROUTED_TYPES})),
+        handlers=HANDLERS,
+    )

@@ -16,6 +16,6 @@ def create_app(settings: RequestsSettings | None = None) -> FastAPI:
         name="requests",
         title="Vidnova requests service",
         routers=[api.router, admin],
-        subscriptions=[consumers.SUBSCRIPTION],
+        subscriptions=[consumers.subscription()],
     )
     return create_service_app(definition, settings or RequestsSettings())

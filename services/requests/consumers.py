@@ -27,4 +27,8 @@ HANDLERS: dict[type[Payload], Handler] = {
     RequestWaitlisted: on_request_waitlisted,
     **dict.fromkeys(STAGE_OF_EVENT, on_allocation_event),
 }
-SUBSCRIPTION = Subscription(group="requests", streams=("allocations",), handlers=HANDLERS)
+
+
+def subscription() -> Subscription:
+    """The ``requests`` consumer group on the allocations stream."""
+    return Subscription(group="requests", streams=("allocations",), handlers=HANDLERS)

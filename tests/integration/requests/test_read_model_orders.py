@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from services.requests.consumers import HANDLERS, SUBSCRIPTION
+from services.requests.consumers import HANDLERS, subscription
 from services.requests.domain import derive_status
 from services.requests.models import Request, TimelineEntry
 from services.requests.schemas import RequestCreate
@@ -110,7 +110,7 @@ async def deliver_all(
     db: Database, requested: int, history: list[Event], order: list[int], *, batch: int = 1
 ) -> dict[str, Any]:
     """File a request, deliver ``history`` in ``order`` (indices may repeat), ``batch`` per transaction."""
-    consumer = IdempotentConsumer(SUBSCRIPTION, db=db, kafka=KafkaSettings(), service="requests")
+    consumer = IdempotentConsumer(subscription(), db=db, kafka=KafkaSettings(), service="requests")
     async with db.session() as session, session.begin():
         body = RequestCreate.model_validate(request_body(quantity=requested))
         principal = Principal(sub="coord-1", role="coordinator")
