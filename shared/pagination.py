@@ -39,6 +39,14 @@ def page(
     return statement.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
 
 
+def where_equal(statement: SelectOfScalar[_Row], *filters: tuple[Any, object]) -> SelectOfScalar[_Row]:
+    """Keep the rows whose column equals each given value; a filter whose value is None keeps all."""
+    for column, value in filters:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
+
+
 async def fetch_page(
     session: AsyncSession,
     statement: SelectOfScalar[_Keyed],

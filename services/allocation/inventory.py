@@ -22,7 +22,7 @@ from shared.db import utcnow
 from shared.events.payloads import InventoryAdjusted, InventoryWithdrawn
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import fetch_page
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 
@@ -161,14 +161,11 @@ async def list_lots(
         raise invalid_field("query.category", f"unknown category {category!r}")
     if region is not None and get_region(region) is None:
         raise invalid_field("query.region", f"unknown region {region!r}")
-    if principal.role == "donor":
-        if donor_id is not None and donor_id != principal.donor_id:
-            raise Problem(403, "Forbidden", f"donor {principal.donor_id!r} cannot list {donor_id!r}'s lots")
-        donor_id = principal.donor_id
+    donor_id = principal.listing_donor(donor_id, of="lots")
     statement = select(Lot)
-    for column, value in ((Lot.donor_id, donor_id), (Lot.category, category), (Lot.location_region, region)):
-        if value is not None:
-            statement = statement.where(column == value)
+    statement = where_equal(
+        statement, (Lot.donor_id, donor_id), (Lot.category, category), (Lot.location_region, region)
+    )
     if status is not None:
         statement = statement.where(
             col(Lot.withdrawn_at).is_(None) if status == "active" else col(Lot.withdrawn_at).is_not(None)

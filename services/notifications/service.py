@@ -25,7 +25,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
 from shared.outbox import emit
-from shared.pagination import fetch_page
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 
@@ -287,14 +287,13 @@ async def list_deliveries(
 ) -> tuple[list[tuple[Delivery, list[DeliveryAttempt]]], str | None]:
     """Deliveries newest first, each with all its attempts, oldest attempt first."""
     statement = select(Delivery)
-    for column, value in (
+    statement = where_equal(
+        statement,
         (Delivery.status, status),
         (Delivery.channel, channel),
         (Delivery.source_event_id, source_event_id),
         (Delivery.subject_id, subject_id),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     rows, next_cursor = await fetch_page(
         session,
         statement,

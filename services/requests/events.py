@@ -11,16 +11,26 @@ from shared.events import payloads as p
 SOURCE = "requests"
 
 
+def _identity(request: Request) -> dict[str, object]:
+    """What every request event says of its request."""
+    return {"request_id": request.id, "ref": request.ref, "region": request.region}
+
+
+def _place(request: Request) -> dict[str, object]:
+    """Where the equipment goes and what it is."""
+    return {
+        "settlement": request.settlement,
+        "facility": {"name": request.facility_name, "kind": request.facility_kind},
+        "category": request.category,
+    }
+
+
 def request_submitted(request: Request, *, submitted_at: datetime) -> p.RequestSubmitted:
     """A new request, as the allocation service needs it to match."""
     return p.RequestSubmitted.model_validate(
         {
-            "request_id": request.id,
-            "ref": request.ref,
-            "region": request.region,
-            "settlement": request.settlement,
-            "facility": {"name": request.facility_name, "kind": request.facility_kind},
-            "category": request.category,
+            **_identity(request),
+            **_place(request),
             "specs": request.specs,
             "quantity": request.quantity,
             "priority": request.priority,
@@ -35,9 +45,7 @@ def request_cancelled(request: Request) -> p.RequestCancelled:
     """A cancelled request, or one closed short after a partial delivery."""
     return p.RequestCancelled.model_validate(
         {
-            "request_id": request.id,
-            "ref": request.ref,
-            "region": request.region,
+            **_identity(request),
             "status": "closed" if request.delivered > 0 else "cancelled",
             "reason": request.cancel_reason,
             "delivered_quantity": request.delivered,
@@ -50,9 +58,7 @@ def request_updated(request: Request, *, previous_priority: str, updated_by: str
     """A request's new priority (the request row already carries it)."""
     return p.RequestUpdated.model_validate(
         {
-            "request_id": request.id,
-            "ref": request.ref,
-            "region": request.region,
+            **_identity(request),
             "priority": request.priority,
             "previous_priority": previous_priority,
             "updated_by": updated_by,
@@ -64,12 +70,8 @@ def request_status_changed(request: Request, q: Quantities, previous: str) -> p.
     """A request's new status with the quantities that explain it."""
     return p.RequestStatusChanged.model_validate(
         {
-            "request_id": request.id,
-            "ref": request.ref,
-            "region": request.region,
-            "settlement": request.settlement,
-            "facility": {"name": request.facility_name, "kind": request.facility_kind},
-            "category": request.category,
+            **_identity(request),
+            **_place(request),
             "priority": request.priority,
             "status": request.status,
             "previous_status": previous,
@@ -87,6 +89,4 @@ def request_status_changed(request: Request, q: Quantities, previous: str) -> p.
 
 def request_fulfilled(request: Request, q: Quantities) -> p.RequestFulfilled:
     """Every requested unit delivered."""
-    return p.RequestFulfilled(
-        request_id=request.id, ref=request.ref, region=request.region, delivered_quantity=q.delivered
-    )
+    return p.RequestFulfilled.model_validate({**_identity(request), "delivered_quantity": q.delivered})

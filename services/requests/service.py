@@ -19,7 +19,7 @@ from shared.db import dialect_insert
 from shared.events.payloads import Priority
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import fetch_page
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 MAX_SUBJECT_LENGTH = 255  # what OpenID Connect allows a ``sub``; the columns that record authors hold that
@@ -164,19 +164,15 @@ async def list_requests(
         raise invalid_field("query.region", f"unknown region {region!r}")
     if category is not None and get_category(category) is None:
         raise invalid_field("query.category", f"unknown category {category!r}")
-    if principal.role == "region_admin":
-        if region is not None and region != principal.region:
-            raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot list {region}")
-        region = principal.region
+    region = principal.listing_region(region)
     statement = select(Request)
-    for column, value in (
+    statement = where_equal(
+        statement,
         (Request.region, region),
         (Request.status, status),
         (Request.category, category),
         (Request.priority, priority),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if created_after is not None:
         # A timestamp without an offset is read as UTC.
         aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
