@@ -48,7 +48,7 @@ class KafkaSettings(BaseSettings):
     # Events of one partition handled in one transaction (1: a transaction per event).
     batch_size: int = Field(50, ge=1, le=500, validation_alias="CONSUMER_BATCH_SIZE")
     # Handled offsets are committed at most this often (0: after every batch), and whenever a poll
-    # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
+    # comes back empty, on rebalance and on shutdown. Later is safe: processed_events dedupes re-reads.
     commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
     # How often a consumer checks that the log it reads was not reset under it (shared/log_reset.py).
     log_check_interval_ms: int = Field(1_000, ge=50, validation_alias="CONSUMER_LOG_CHECK_INTERVAL_MS")

@@ -30,6 +30,7 @@ from shared.db import Database, utcnow
 from shared.outbox import add_event
 from shared.redaction import describe_error, redact
 from shared.service import BackgroundJob, Runtime
+from shared.stopping import wait_or_stop
 
 log = logging.getLogger(__name__)
 ATTEMPTS = Counter(
@@ -74,14 +75,14 @@ class DeliveryWorker:
                     claimed = await self.claim(limit=free)
                 except (sa.exc.SQLAlchemyError, OSError) as exc:
                     log.warning("delivery worker waiting for the database", extra={"error": str(exc)})
-                    await self._sleep(backoff)
+                    await wait_or_stop(self.stopping, backoff, wake=self._wake)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.1
             for job in claimed:
                 self._start(job)
             if free == 0 or len(claimed) < free:
-                await self._sleep(self.tuning.poll_interval_s)
+                await wait_or_stop(self.stopping, self.tuning.poll_interval_s, wake=self._wake)
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
@@ -205,14 +206,6 @@ class DeliveryWorker:
                 "n": job.number,
             },
         )
-
-    async def _sleep(self, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.stopping.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
 
 def _job(row: Delivery, token: UUID, signing_key: str | None) -> Job:
