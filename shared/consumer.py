@@ -352,4 +352,3 @@ class IdempotentConsumer:
             await stop_client(consumer, group=self.group)
         await self._dead_letters.close()
         self.joined.clear()
-

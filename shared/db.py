@@ -158,9 +158,10 @@ async def flushed_connection(session: AsyncSession) -> AsyncConnection:
 def stage_insert(session: AsyncSession, table: sa.Table, row: dict[str, Any]) -> None:
     """Insert ``row`` into ``table`` as part of this transaction, written just before it commits.
 
-    For append-only rows nothing reads back in the same transaction (outbox, processed events, audit): one Core
-    INSERT per table at commit costs a fraction of an ORM object's unit-of-work flush (~0.07 ms a
-    row against ~0.35-0.8 ms, bench/results). A rollback discards them with everything else.
+    For append-only rows nothing reads back in the same transaction (outbox, processed events,
+    audit): one Core INSERT per table at commit costs a fraction of an ORM object's unit-of-work
+    flush (~0.07 ms a row against ~0.35-0.8 ms, bench/results). A rollback discards them with
+    everything else.
     """
     staged: dict[sa.Table, list[dict[str, Any]]] = session.info.setdefault(STAGED_ROWS_KEY, {})
     staged.setdefault(table, []).append(row)

@@ -49,7 +49,9 @@ class DeadLettering:
         if producer is not None:
             await stop_client(producer, group=self.group)
 
-    async def give_up(self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int) -> None:
+    async def give_up(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
+    ) -> None:
         """Store, then publish the original bytes with origin and error; block until the topic has it."""
         assert self._producer is not None
         described = describe_error(error)

@@ -103,7 +103,7 @@ async def start_client(client: Client) -> Client:
     return client
 
 
-async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, **context: str) -> None:
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, /, **context: str) -> None:
     """Stop a client that may be broken (that is often why it is being stopped); ``context`` is logged."""
     try:
         await client.stop()

@@ -67,14 +67,16 @@ async def test_migrations_match_models(infra: Infra, service: str) -> None:
 
 # Each service's last revision before the consumer's dedupe table was renamed inbox -> processed_events.
 BEFORE_PROCESSED_EVENTS = {"requests": "0003", "allocation": "0003", "notifications": "0004"}
-INBOX_TABLE = sa.table(
+OLD_INBOX_TABLE = sa.table(
     "inbox",
     *(sa.column(c.name, c.type) for c in PROCESSED_EVENTS_TABLE.columns),
 )
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
-async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(infra: Infra, service: str) -> None:
+async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(
+    infra: Infra, service: str
+) -> None:
     url = await new_database_url(infra.database, infra.tmp_dir, f"ren_{service}")
     before = BEFORE_PROCESSED_EVENTS[service]
     await asyncio.to_thread(upgrade, service, url, before)
@@ -90,7 +92,7 @@ async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(in
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(INBOX_TABLE.insert(), row)
+            await connection.execute(OLD_INBOX_TABLE.insert(), row)
         await asyncio.to_thread(upgrade, service, url)
         async with engine.connect() as connection:
             kept = (await connection.execute(sa.select(PROCESSED_EVENTS_TABLE))).mappings().all()
@@ -98,7 +100,7 @@ async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(in
             key = await connection.run_sync(lambda c: sa.inspect(c).get_pk_constraint("processed_events"))
         await asyncio.to_thread(command.downgrade, alembic_config(service, url), before)
         async with engine.connect() as connection:
-            restored = (await connection.execute(sa.select(INBOX_TABLE))).mappings().all()
+            restored = (await connection.execute(sa.select(OLD_INBOX_TABLE))).mappings().all()
     finally:
         await engine.dispose()
     assert [dict(r) for r in kept] == [row]
