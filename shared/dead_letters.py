@@ -106,14 +106,7 @@ async def list_dead_letters(
     statement = select(DeadLetter)
     if status is not None:
         statement = statement.where(DeadLetter.status == status)
-    return await fetch_page(
-        session,
-        statement,
-        created_at=col(DeadLetter.created_at),
-        row_id=col(DeadLetter.id),
-        limit=limit,
-        cursor=cursor,
-    )
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)
 
 
 async def open_dead_letter(*, session: AsyncSession, letter_id: UUID) -> DeadLetter:

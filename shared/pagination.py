@@ -29,10 +29,10 @@ class Keyed(Protocol):
     def id(self) -> UUID: ...
 
 
-def page(
-    statement: SelectOfScalar[_Row], *, created_at: Any, row_id: Any, limit: int, cursor: str | None
-) -> SelectOfScalar[_Row]:
-    """Restrict a query to the page after ``cursor``, newest first, one row beyond ``limit``."""
+def page(statement: SelectOfScalar[_Row], *, limit: int, cursor: str | None) -> SelectOfScalar[_Row]:
+    """Restrict a query of one table to the page after ``cursor``, newest first, one row beyond ``limit``."""
+    table = statement.column_descriptions[0]["entity"]
+    created_at, row_id = table.created_at, table.id
     if cursor is not None:
         at, last_id = decode_cursor(cursor)
         statement = statement.where(sa.tuple_(created_at, row_id) < (at, last_id))
@@ -51,14 +51,12 @@ async def fetch_page(
     session: AsyncSession,
     statement: SelectOfScalar[_Keyed],
     *,
-    created_at: Any,
-    row_id: Any,
     limit: int,
     cursor: str | None,
     populate_existing: bool = False,
 ) -> tuple[list[_Keyed], str | None]:
-    """One page of rows, newest first, and the cursor of the next page (None on the last)."""
-    statement = page(statement, created_at=created_at, row_id=row_id, limit=limit, cursor=cursor)
+    """One page of a table's rows, newest first on ``(created_at, id)``, and the next page's cursor."""
+    statement = page(statement, limit=limit, cursor=cursor)
     if populate_existing:
         statement = statement.execution_options(populate_existing=True)
     rows = list((await session.exec(statement)).all())

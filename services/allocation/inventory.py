@@ -173,12 +173,4 @@ async def list_lots(
     if available is not None:
         has_free = sa.and_(col(Lot.withdrawn_at).is_(None), lot_committed() < col(Lot.quantity))
         statement = statement.where(has_free if available else sa.not_(has_free))
-    return await fetch_page(
-        session,
-        statement,
-        created_at=col(Lot.created_at),
-        row_id=col(Lot.id),
-        limit=limit,
-        cursor=cursor,
-        populate_existing=True,
-    )
+    return await fetch_page(session, statement, limit=limit, cursor=cursor, populate_existing=True)

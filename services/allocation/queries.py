@@ -75,12 +75,6 @@ async def list_allocations(
         (col(Allocation.region), region),
     )
     rows, next_cursor = await fetch_page(
-        session,
-        statement,
-        created_at=col(Allocation.created_at),
-        row_id=col(Allocation.id),
-        limit=limit,
-        cursor=cursor,
-        populate_existing=True,
+        session, statement, limit=limit, cursor=cursor, populate_existing=True
     )
     return await with_demands(session, rows), next_cursor

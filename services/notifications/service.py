@@ -248,14 +248,7 @@ async def list_subscriptions(
     statement = select(Subscription).where(
         Subscription.owner == principal.sub, col(Subscription.deleted_at).is_(None)
     )
-    return await fetch_page(
-        session,
-        statement,
-        created_at=col(Subscription.created_at),
-        row_id=col(Subscription.id),
-        limit=limit,
-        cursor=cursor,
-    )
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)
 
 
 async def delete_subscription(*, session: AsyncSession, principal: Principal, subscription_id: UUID) -> None:
@@ -294,14 +287,7 @@ async def list_deliveries(
         (Delivery.source_event_id, source_event_id),
         (Delivery.subject_id, subject_id),
     )
-    rows, next_cursor = await fetch_page(
-        session,
-        statement,
-        created_at=col(Delivery.created_at),
-        row_id=col(Delivery.id),
-        limit=limit,
-        cursor=cursor,
-    )
+    rows, next_cursor = await fetch_page(session, statement, limit=limit, cursor=cursor)
     attempts: dict[UUID, list[DeliveryAttempt]] = defaultdict(list)
     if rows:
         found = await session.exec(

@@ -177,11 +177,4 @@ async def list_requests(
         # A timestamp without an offset is read as UTC.
         aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
         statement = statement.where(col(Request.created_at) > aware)
-    return await fetch_page(
-        session,
-        statement,
-        created_at=col(Request.created_at),
-        row_id=col(Request.id),
-        limit=limit,
-        cursor=cursor,
-    )
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)
