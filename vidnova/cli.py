@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import cast
 
 from shared.auth import ROLES, Role, mint_token
-from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings, settings_for
+from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings
+from vidnova.broker import EmbeddedBrokerMissing
 from vidnova.dlq_cli import add_dlq_command
+from vidnova.serve import settings_for
 
 
 def _state_dir() -> Path:
@@ -218,7 +220,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vidnova` script."""
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except EmbeddedBrokerMissing as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 
 from shared.db import Database
 from shared.outbox import OutboxRecord, mark_for_replay
-from shared.settings import ServiceName, settings_for
+from shared.settings import ServiceName
+from vidnova.serve import settings_for
 
 
 async def show(name: ServiceName, *, limit: int, pending_only: bool) -> list[dict[str, Any]]:

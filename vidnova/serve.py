@@ -7,7 +7,21 @@ import importlib
 import uvicorn
 from fastapi import FastAPI
 
-from shared.settings import ServiceName, ServiceSettings, settings_for
+from services.allocation.settings import AllocationSettings
+from services.notifications.settings import NotificationsSettings
+from services.requests.settings import RequestsSettings
+from shared.settings import ServiceName, ServiceSettings
+
+SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {
+    "requests": RequestsSettings,
+    "allocation": AllocationSettings,
+    "notifications": NotificationsSettings,
+}
+
+
+def settings_for(service: ServiceName) -> ServiceSettings:
+    """Read one service's settings from the environment."""
+    return SETTINGS_CLASSES[service]()
 
 
 def build_app(name: ServiceName, settings: ServiceSettings | None = None) -> FastAPI:

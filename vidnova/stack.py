@@ -21,9 +21,10 @@ from shared.db import Database
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from shared.outbox import mark_for_replay
-from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret, settings_for
+from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret
 from vidnova.broker import EmbeddedBroker
 from vidnova.kafka_cluster import KafkaCluster, wait_for_brokers
+from vidnova.serve import settings_for
 from vidnova.supervisor import Child, Supervisor
 
 DEMO_IDENTITIES = (
