@@ -2,20 +2,38 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One virtualenv; each stamp records one set of pyproject extras installed into it.
+STAMP       := $(VENV)/.installed
+RUN_STAMP   := $(VENV)/.installed-embedded
+BENCH_STAMP := $(VENV)/.installed-bench
 
 KAFKA  ?= embedded
+comma  := ,
 
 .PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres chromium screenshots
 
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
+# $(call install,EXTRAS): the venv (created once) with the project editable and those extras.
+define install
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[$(1)]'
+	touch $@
+endef
+
+# Tests and lint: the embedded broker (the embedded test pass) and bench's scipy (tests check the optimum).
+$(STAMP): pyproject.toml constraints.txt
+	$(call install,dev$(comma)embedded$(comma)bench)
+
+# `make run`: the services and the embedded Tansu broker only.
+$(RUN_STAMP): pyproject.toml constraints.txt
+	$(call install,embedded)
+
+# `make bench` and `make chaos`: scipy and py-spy, and the embedded broker they start.
+$(BENCH_STAMP): pyproject.toml constraints.txt
+	$(call install,bench$(comma)embedded)
 
 # `make run KAFKA=apache` runs the stack on one local Apache Kafka node instead of the embedded Tansu.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(if $(filter apache,$(KAFKA)),$(MAKE) kafka-jars)
 	$(BIN)/vidnova up --kafka $(KAFKA)
 
@@ -62,12 +80,12 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Benchmarks, never timed tests: `make bench BENCH_ARGS=--quick` for the two-minute version.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Seeded faults against `vidnova up` (service and broker kills, replays, two allocation instances),
 # each run ending in a history check; `make chaos CHAOS_ARGS="--runs 3"` for fewer. Not timed tests.
-chaos: $(STAMP)
+chaos: $(BENCH_STAMP)
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 # The schemathesis runs of the suite with many more examples per operation.

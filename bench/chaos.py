@@ -265,7 +265,7 @@ def run_once(seed: int, plan: Plan, work_dir: Path, *, include: tuple[str, ...] 
 
 
 def table(results: list[RunResult]) -> str:
-    """The README's Markdown table."""
+    """The Markdown table of docs/architecture.md ("make chaos")."""
     lines = [
         "| seed | faults | acknowledged | waitlisted / allocated | allocations | notices "
         "| quiescence s | service rejoin s (max) | of which group join s (max) | history |",

@@ -122,7 +122,7 @@ def _inbox_from_sqlite(path: Path) -> list[dict[str, Any]]:
 
 
 def event_counts(state_dir: Path, names: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Events each service published (outbox rows) and handled (inbox rows), from its SQLite file."""
+    """Events each service published (outbox rows) and handled (processed_events), from its SQLite file."""
     counts: dict[str, dict[str, int]] = {}
     for name in names:
         path = state_dir / f"{name}.db"
@@ -132,7 +132,7 @@ def event_counts(state_dir: Path, names: Sequence[str]) -> dict[str, dict[str, i
         try:
             counts[name] = {
                 table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
-                for table in ("outbox", "inbox")
+                for table in ("outbox", "processed_events")
             }
         except sqlite3.Error:
             continue

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bench.instances import distance_km, first_fit_weighted_units, hard_instance
+from bench.optimum import optimal_weighted_units
 from bench.processes import status_kib
 from bench.report import Figure, Section, Table
 from bench.stats import gap
 from services.allocation.matching import priority_weighted_units, propose_allocations
-from services.allocation.optimum import optimal_weighted_units
 
 _T = TypeVar("_T")
 CATEGORIES = 20
@@ -168,7 +168,7 @@ def notes(results: list[dict[str, Any]], quick: bool) -> list[str]:
         "split into lots in 1-3 regions, 20 categories, 4 priorities weighted 1000/100/10/1.",
         "Greedy first-fit: in order of service each request takes the nearest compatible stock (pure Python, "
         "compatible-lot lists built once per request class); its gap shows the instances are hard.",
-        "Optimum: `services.allocation.optimum.optimal_weighted_units` (transportation LP over aggregated "
+        "Optimum: `bench.optimum.optimal_weighted_units` (transportation LP over aggregated "
         "classes, scipy HiGHS; integral because the constraint matrix is totally unimodular).",
         "Peak RSS is the whole child process (instance, engine, greedy and LP).",
     ]

@@ -248,9 +248,9 @@ def events_table(events: dict[str, dict[str, int]], requests: int) -> Table:
         [
             name,
             c["outbox"],
-            c["inbox"],
+            c["processed_events"],
             c["outbox"] / requests if requests else None,
-            c["inbox"] / requests if requests else None,
+            c["processed_events"] / requests if requests else None,
         ]
         for name, c in events.items()
     ]

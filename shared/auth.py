@@ -38,6 +38,22 @@ class Principal:
         """Coordinators and admins read across regions and donors."""
         return self.role in ("coordinator", "admin")
 
+    def listing_region(self, region: str | None) -> str | None:
+        """The region a list is limited to: a region admin's own (403 for another), else the one asked."""
+        if self.role != "region_admin":
+            return region
+        if region is not None and region != self.region:
+            raise Problem(403, "Forbidden", f"a region_admin of {self.region} cannot list {region}")
+        return self.region
+
+    def listing_donor(self, donor_id: str | None, *, of: str) -> str | None:
+        """The donor a list is limited to: a donor's own (403 for another), else the one asked."""
+        if self.role != "donor":
+            return donor_id
+        if donor_id is not None and donor_id != self.donor_id:
+            raise Problem(403, "Forbidden", f"donor {self.donor_id!r} cannot list {donor_id!r}'s {of}")
+        return self.donor_id
+
 
 class TokenVerifier:
     """Verifies tokens with the configured key source and turns claims into a Principal."""

@@ -137,6 +137,7 @@ def _require_category(name: str) -> Category:
 def _known_attributes(category: Category, specs: Mapping[str, object]) -> Mapping[str, object]:
     if not isinstance(specs, Mapping):
         raise SpecError("specs", "must be an object mapping attribute names to values")
+    _reject_unrepresentable_numbers(specs)
     for name in specs:
         if category.attribute(name) is None:
             expected = ", ".join(category.attribute_names)
@@ -145,6 +146,15 @@ def _known_attributes(category: Category, specs: Mapping[str, object]) -> Mappin
                 f"unknown attribute {name!r} for category {category.name!r}; expected one of: {expected}",
             )
     return specs
+
+
+def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
+    # JSON integers are unbounded; one beyond float range would overflow the range checks below.
+    for name, value in specs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            raise SpecError(f"specs.{name}", "number out of range")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(f"specs.{name}", "must be a finite number")
 
 
 def _request_value(attribute: Attribute, value: object, field: str) -> float | list[str]:

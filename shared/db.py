@@ -158,9 +158,10 @@ async def flushed_connection(session: AsyncSession) -> AsyncConnection:
 def stage_insert(session: AsyncSession, table: sa.Table, row: dict[str, Any]) -> None:
     """Insert ``row`` into ``table`` as part of this transaction, written just before it commits.
 
-    For append-only rows nothing reads back in the same transaction (outbox, inbox, audit): one Core
-    INSERT per table at commit costs a fraction of an ORM object's unit-of-work flush (~0.07 ms a
-    row against ~0.35-0.8 ms, bench/results). A rollback discards them with everything else.
+    For append-only rows nothing reads back in the same transaction (outbox, processed events,
+    audit): one Core INSERT per table at commit costs a fraction of an ORM object's unit-of-work
+    flush (~0.07 ms a row against ~0.35-0.8 ms, bench/results). A rollback discards them with
+    everything else.
     """
     staged: dict[sa.Table, list[dict[str, Any]]] = session.info.setdefault(STAGED_ROWS_KEY, {})
     staged.setdefault(table, []).append(row)
@@ -175,11 +176,12 @@ def _insert_staged_rows(session: Session) -> None:
             connection.execute(table.insert(), rows)
 
 
-def dialect_insert(session: AsyncSession) -> Any:
+def dialect_insert(bind: AsyncSession | AsyncConnection) -> Any:
     """The dialect's INSERT construct, which offers ON CONFLICT (PostgreSQL and SQLite alike)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 async def read_one_snapshot(session: AsyncSession) -> None:

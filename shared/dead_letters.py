@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.db import Database, UTCDateTime, utcnow
 from shared.events.envelope import decode_event
 from shared.events.registry import MalformedEvent, UnknownEventType
-from shared.pagination import encode_cursor, page
+from shared.pagination import fetch_page
 from shared.problems import Problem
 from shared.redaction import describe_error
 
@@ -106,16 +106,7 @@ async def list_dead_letters(
     statement = select(DeadLetter)
     if status is not None:
         statement = statement.where(DeadLetter.status == status)
-    statement = page(
-        statement,
-        created_at=col(DeadLetter.created_at),
-        row_id=col(DeadLetter.id),
-        limit=limit,
-        cursor=cursor,
-    )
-    rows = list((await session.exec(statement)).all())
-    more = len(rows) > limit
-    return rows[:limit], encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)
 
 
 async def open_dead_letter(*, session: AsyncSession, letter_id: UUID) -> DeadLetter:

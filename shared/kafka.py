@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.abc import ConsumerRebalanceListener
@@ -24,6 +24,8 @@ DLQ_SUFFIX = ".dlq"
 # under uvloop a send on a connection the broker closed raises it instead of an OSError (seen when a
 # partition leader is SIGKILLed: aio-libs/aiokafka#1038); the client is then unusable and is rebuilt.
 CLIENT_FAILURES: tuple[type[BaseException], ...] = (KafkaError, OSError, RuntimeError)
+
+Client = TypeVar("Client", AIOKafkaConsumer, AIOKafkaProducer)
 
 
 def security_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -89,6 +91,25 @@ def make_consumer(
     )
     consumer.subscribe(topics=list(topics), listener=listener)
     return consumer
+
+
+async def start_client(client: Client) -> Client:
+    """Start a client, or stop it again and re-raise: a half-started client holds connections and tasks."""
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+    return client
+
+
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, /, **context: str) -> None:
+    """Stop a client that may be broken (that is often why it is being stopped); ``context`` is logged."""
+    try:
+        await client.stop()
+    except CLIENT_FAILURES as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.info("kafka client stopped with an error", extra={**context, "error": error})
 
 
 def all_topics(settings: KafkaSettings) -> list[str]:

@@ -60,7 +60,7 @@ def run_env(target_metadata: sa.MetaData | None = None) -> None:
 
 
 def create_messaging_tables() -> None:
-    """Create the outbox and inbox tables every service has (used by each first migration)."""
+    """Create the outbox and the inbox (since renamed ``processed_events``) every first migration made."""
     op.create_table(
         "outbox",
         sa.Column(
@@ -117,3 +117,17 @@ def create_dead_letters_table() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_dead_letters_listing", "dead_letters", ["created_at", "id"])
+
+
+def rename_inbox_to_processed_events() -> None:
+    """Rename the consumer's dedupe table ``inbox`` to ``processed_events``, rows and all."""
+    op.rename_table("inbox", "processed_events")
+    if op.get_context().dialect.name == "postgresql":  # SQLite's primary key carries no name
+        op.execute("ALTER TABLE processed_events RENAME CONSTRAINT inbox_pkey TO processed_events_pkey")
+
+
+def rename_processed_events_to_inbox() -> None:
+    """Undo ``rename_inbox_to_processed_events``."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("ALTER TABLE processed_events RENAME CONSTRAINT processed_events_pkey TO inbox_pkey")
+    op.rename_table("processed_events", "inbox")

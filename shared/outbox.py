@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from shared.db import OUTBOX_PENDING_KEY, Database, UTCDateTime, stage_insert, u
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
-from shared.kafka import CLIENT_FAILURES, make_producer
+from shared.kafka import CLIENT_FAILURES, make_producer, start_client, stop_client
 from shared.leadership import Leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.settings import KafkaSettings
+from shared.stopping import wait_or_stop
 from shared.tracing import SpanKind, span, tracing_enabled
 
 log = logging.getLogger(__name__)
@@ -164,13 +164,13 @@ class OutboxRelay:
                         # A producer that lost its broker mid-send may never recover (aio-libs/aiokafka#1133):
                         # the next attempt starts a fresh one. Unmarked rows are simply sent again.
                         await self._stop_producer()
-                    await self._sleep(backoff)
+                    await wait_or_stop(self._stopping, backoff, wake=self._wake)
                     backoff = min(backoff * 2, self.max_backoff_s)
                     continue
                 backoff = 0.1
                 self.last_error = None
                 if published < self.batch_size:
-                    await self._sleep(self.poll_interval_s)
+                    await wait_or_stop(self._stopping, self.poll_interval_s, wake=self._wake)
         finally:
             await self._close()
 
@@ -254,27 +254,13 @@ class OutboxRelay:
 
     async def _producer(self) -> AIOKafkaProducer:
         if self.producer is None:
-            producer = make_producer(self.kafka)
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self.producer = producer
+            self.producer = await start_client(make_producer(self.kafka))
         return self.producer
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _stop_producer(self) -> None:
         producer, self.producer = self.producer, None
         if producer is not None:
-            try:
-                await producer.stop()
-            except CLIENT_FAILURES as exc:  # it is being replaced because it is broken
-                error = f"{type(exc).__name__}: {exc}"
-                log.info("outbox producer stopped with an error", extra={"error": error})
+            await stop_client(producer, client="outbox producer")  # it may be replaced because it is broken
 
     async def _close(self) -> None:
         await self._stop_producer()

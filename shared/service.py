@@ -48,6 +48,8 @@ from shared.tracing import (
 log = logging.getLogger(__name__)
 
 BackgroundJob = Callable[["Runtime"], Awaitable[None]]
+# Wiring that needs the running parts (the database), done before the runtime starts its tasks.
+StartupHook = Callable[[FastAPI, "Runtime"], None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     subscriptions: Sequence[Subscription] = ()
     jobs: Sequence[BackgroundJob] = field(default_factory=tuple)
+    on_start: Sequence[StartupHook] = field(default_factory=tuple)
 
 
 class Runtime:
@@ -239,6 +242,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(definition, settings)
         app.state.runtime = runtime
+        for hook in definition.on_start:
+            hook(app, runtime)
         await runtime.start()
         log.info("service started", extra={"port": settings.port})
         try:

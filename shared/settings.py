@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ServiceName = Literal["console", "requests", "allocation", "notifications"]
@@ -51,7 +51,7 @@ class KafkaSettings(BaseSettings):
     # Events of one partition handled in one transaction (1: a transaction per event).
     batch_size: int = Field(50, ge=1, le=500, validation_alias="CONSUMER_BATCH_SIZE")
     # Handled offsets are committed at most this often (0: after every batch), and whenever a poll
-    # comes back empty, on rebalance and on shutdown. Later is safe: the inbox dedupes what is re-read.
+    # comes back empty, on rebalance and on shutdown. Later is safe: processed_events dedupes re-reads.
     commit_interval_ms: int = Field(100, ge=0, le=60_000, validation_alias="CONSUMER_COMMIT_INTERVAL_MS")
     # How often a consumer checks that the log it reads was not reset under it (shared/log_reset.py).
     log_check_interval_ms: int = Field(1_000, ge=50, validation_alias="CONSUMER_LOG_CHECK_INTERVAL_MS")
@@ -173,85 +173,6 @@ class ServiceSettings(BaseSettings):
         return self.kafka.group_instance_id or f"{self.service}-{socket.gethostname()}-{self.port}"
 
 
-def _sqlite_url(name: str) -> str:
+def sqlite_url(name: str) -> str:
+    """The embedded default database of a service: a SQLite file under ``.vidnova/``."""
     return f"sqlite+aiosqlite:///.vidnova/{name}.db"
-
-
-class RequestsSettings(ServiceSettings):
-    """Settings of the requests service."""
-
-    service: ServiceName = "requests"
-    database_url: str = Field(_sqlite_url("requests"), validation_alias="REQUESTS_DATABASE_URL")
-    port: int = Field(DEFAULT_PORTS["requests"], validation_alias="REQUESTS_PORT")
-
-
-class AllocationSettings(ServiceSettings):
-    """Settings of the allocation service."""
-
-    service: ServiceName = "allocation"
-    database_url: str = Field(_sqlite_url("allocation"), validation_alias="ALLOCATION_DATABASE_URL")
-    port: int = Field(DEFAULT_PORTS["allocation"], validation_alias="ALLOCATION_PORT")
-    proposal_ttl_s: float = Field(
-        72 * 3600, gt=0, validation_alias=AliasChoices("PROPOSAL_TTL_S", "PROPOSAL_TTL")
-    )
-
-
-class NotificationsSettings(ServiceSettings):
-    """Settings of the notifications service."""
-
-    service: ServiceName = "notifications"
-    database_url: str = Field(_sqlite_url("notifications"), validation_alias="NOTIFICATIONS_DATABASE_URL")
-    port: int = Field(DEFAULT_PORTS["notifications"], validation_alias="NOTIFICATIONS_PORT")
-    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
-    smtp_port: int = Field(587, validation_alias="SMTP_PORT")
-    smtp_username: str | None = Field(None, validation_alias="SMTP_USERNAME")
-    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
-    smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
-    smtp_from: str = Field("Vidnova <noreply@vidnova.local>", validation_alias="SMTP_FROM")
-    webhook_allow_private: bool = Field(False, validation_alias="WEBHOOK_ALLOW_PRIVATE")
-    # Comma-separated; only consulted when private targets are not allowed (SPEC §14.1).
-    webhook_allowed_ports: str = Field("80,443", validation_alias="WEBHOOK_ALLOWED_PORTS")
-    webhook_secret: SecretStr | None = Field(None, validation_alias="WEBHOOK_SIGNING_SECRET")
-    sse_max_streams: int = Field(500, ge=1, validation_alias="SSE_MAX_STREAMS")
-    sse_max_streams_per_person: int = Field(5, ge=1, validation_alias="SSE_MAX_STREAMS_PER_PERSON")
-    sse_ping_interval_s: float = Field(15.0, gt=0, validation_alias="SSE_PING_INTERVAL_S")
-    # How often one shared query per process looks for inbox items written by other processes.
-    sse_poll_interval_s: float = Field(1.0, gt=0, validation_alias="SSE_POLL_INTERVAL_S")
-
-    @model_validator(mode="after")
-    def _check_webhook_settings(self) -> NotificationsSettings:
-        self.allowed_webhook_ports()
-        secret = self.webhook_secret
-        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(f"WEBHOOK_SIGNING_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-        return self
-
-    def allowed_webhook_ports(self) -> frozenset[int]:
-        """The ports webhook targets may use."""
-        try:
-            ports = frozenset(int(p) for p in self.webhook_allowed_ports.split(",") if p.strip())
-        except ValueError as exc:
-            raise ValueError("WEBHOOK_ALLOWED_PORTS must be a comma-separated list of ports") from exc
-        if not ports or any(not 0 < p < 65536 for p in ports):
-            raise ValueError("WEBHOOK_ALLOWED_PORTS must list ports between 1 and 65535")
-        return ports
-
-    def webhook_master_secret(self) -> str:
-        """The key encrypting webhook secrets at rest (development: generated once into the state dir)."""
-        if self.webhook_secret is not None:
-            return self.webhook_secret.get_secret_value()
-        if self.auth.environment == "production":
-            raise ConfigurationError("WEBHOOK_SIGNING_SECRET is required in production")
-        return load_or_create_dev_secret(self.auth.state_dir, name="webhook-secret")
-
-
-SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {
-    "requests": RequestsSettings,
-    "allocation": AllocationSettings,
-    "notifications": NotificationsSettings,
-}
-
-
-def settings_for(service: ServiceName) -> ServiceSettings:
-    """Read one service's settings from the environment."""
-    return SETTINGS_CLASSES[service]()

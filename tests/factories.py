@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from shared.catalog import Category, LotSpecs, NumberAttribute, RequestSpecs, get_category
 from shared.events.payloads import (
     AccountLinkIssued,
     AllocationDelivered,
@@ -158,3 +159,43 @@ def lot_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# --- equipment specs, derived from the catalog so that a new category is tested without a new line here ---
+
+
+def catalog_lot_specs(category: str) -> LotSpecs:
+    """A valid lot's specs for any catalog category: each number a tenth of the way into its range
+    (in the catalog's unit), each enumeration its first value."""
+    return {
+        attribute.name: _inside(attribute, 0.1)
+        if isinstance(attribute, NumberAttribute)
+        else attribute.values[0]
+        for attribute in _catalog_category(category).attributes
+    }
+
+
+def catalog_request_specs(category: str) -> RequestSpecs:
+    """A valid request's specs that ``catalog_lot_specs(category)`` meets: each minimum a twentieth of the
+    way into its range, each enumeration's first value the one acceptable."""
+    return {
+        attribute.name: _inside(attribute, 0.05)
+        if isinstance(attribute, NumberAttribute)
+        else [attribute.values[0]]
+        for attribute in _catalog_category(category).attributes
+    }
+
+
+def _catalog_category(name: str) -> Category:
+    found = get_category(name)
+    if found is None:
+        raise KeyError(f"no catalog category {name!r}")
+    return found
+
+
+def _inside(attribute: NumberAttribute, fraction: float) -> float:
+    """The value that fraction of the way into the attribute's range (past its minimum if unbounded)."""
+    lowest = attribute.minimum or 0.0
+    highest = attribute.maximum if attribute.maximum is not None else lowest + 1000
+    value = lowest + (highest - lowest) * fraction
+    return int(value) if float(value).is_integer() else value

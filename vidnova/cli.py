@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import cast
 
 from shared.auth import ROLES, Role, mint_token
-from shared.settings import ALL_SERVICE_NAMES, AuthSettings, KafkaSettings, settings_for
+from shared.settings import ALL_SERVICE_NAMES, AuthSettings, KafkaSettings
 from vidnova.account_cli import add_account_command
+from vidnova.broker import EmbeddedBrokerMissing
 from vidnova.dlq_cli import add_dlq_command
-from vidnova.serve import settings_of
+from vidnova.serve import settings_for
 
 
 def _state_dir() -> Path:
@@ -77,7 +78,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from shared.migrations import upgrade
 
     for name in ALL_SERVICE_NAMES if args.name == "all" else (args.name,):
-        upgrade(name, settings_of(name).database_url, args.revision)
+        upgrade(name, settings_for(name).database_url, args.revision)
         print(f"{name}: migrated to {args.revision}")
     return 0
 
@@ -221,7 +222,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vidnova` script."""
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except EmbeddedBrokerMissing as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

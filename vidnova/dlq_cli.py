@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 
 from shared.auth import mint_token
-from shared.settings import SERVICE_NAMES, AuthSettings, ServiceName, settings_for
+from shared.settings import SERVICE_NAMES, AuthSettings, ServiceName
+from vidnova.serve import settings_for
 
 
 def add_dlq_command(commands: Any) -> None:

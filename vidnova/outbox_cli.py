@@ -10,12 +10,12 @@ from sqlmodel import col, select
 from shared.db import Database
 from shared.outbox import OutboxRecord, mark_for_replay
 from shared.settings import ServiceName
-from vidnova.serve import settings_of
+from vidnova.serve import settings_for
 
 
 async def show(name: ServiceName, *, limit: int, pending_only: bool) -> list[dict[str, Any]]:
     """The newest outbox rows of a service."""
-    db = Database(settings_of(name).database_url)
+    db = Database(settings_for(name).database_url)
     try:
         async with db.session() as session:
             statement = select(OutboxRecord).order_by(col(OutboxRecord.id).desc()).limit(limit)
@@ -29,7 +29,7 @@ async def show(name: ServiceName, *, limit: int, pending_only: bool) -> list[dic
 
 async def replay(name: ServiceName, *, since: datetime | None) -> int:
     """Queue stored events for publishing again; the running relay picks them up."""
-    db = Database(settings_of(name).database_url)
+    db = Database(settings_for(name).database_url)
     try:
         async with db.session() as session, session.begin():
             return await mark_for_replay(session, since=since)

@@ -7,28 +7,35 @@ import importlib
 import uvicorn
 from fastapi import FastAPI
 
-from shared.settings import ServiceName, ServiceSettings, settings_for
+from services.allocation.settings import AllocationSettings
+from services.console.settings import ConsoleSettings
+from services.notifications.settings import NotificationsSettings
+from services.requests.settings import RequestsSettings
+from shared.settings import ServiceName, ServiceSettings
+
+SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {
+    "console": ConsoleSettings,
+    "requests": RequestsSettings,
+    "allocation": AllocationSettings,
+    "notifications": NotificationsSettings,
+}
 
 
-def settings_of(name: ServiceName) -> ServiceSettings:
-    """Read one service's settings from the environment (the console's class lives in its package)."""
-    if name == "console":
-        from services.console.settings import ConsoleSettings
-
-        return ConsoleSettings()
-    return settings_for(name)
+def settings_for(service: ServiceName) -> ServiceSettings:
+    """Read one service's settings from the environment."""
+    return SETTINGS_CLASSES[service]()
 
 
 def build_app(name: ServiceName, settings: ServiceSettings | None = None) -> FastAPI:
     """The FastAPI app of the named service."""
     module = importlib.import_module(f"services.{name}.app")
-    app: FastAPI = module.create_app(settings or settings_of(name))
+    app: FastAPI = module.create_app(settings or settings_for(name))
     return app
 
 
 def serve(name: ServiceName) -> None:
     """Serve until SIGTERM/SIGINT; uvicorn then runs the lifespan shutdown, which drains and commits."""
-    settings = settings_of(name)
+    settings = settings_for(name)
     uvicorn.run(
         build_app(name, settings),
         host=settings.host,

@@ -25,7 +25,7 @@ from shared.settings import ALL_SERVICE_NAMES, KafkaSettings, ServiceName, load_
 from vidnova.broker import EmbeddedBroker
 from vidnova.demo_accounts import DemoSignIn, ensure_demo_accounts, totp_uri
 from vidnova.kafka_cluster import KafkaCluster, wait_for_brokers
-from vidnova.serve import settings_of
+from vidnova.serve import settings_for
 from vidnova.supervisor import Child, Supervisor
 
 DEMO_IDENTITIES = (
@@ -96,14 +96,14 @@ def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> Embedded
 def migrate_all() -> None:
     """Apply every service's migrations (the console's too) to the configured databases."""
     for name in ALL_SERVICE_NAMES:
-        upgrade(name, settings_of(name).database_url)
+        upgrade(name, settings_for(name).database_url)
 
 
 async def replay_outboxes() -> dict[str, int]:
     """After an in-memory broker restart, publish every stored event again (consumers dedupe)."""
     counts: dict[str, int] = {}
     for name in ALL_SERVICE_NAMES:
-        db = Database(settings_of(name).database_url)
+        db = Database(settings_for(name).database_url)
         try:
             async with db.session() as session, session.begin():
                 counts[name] = await mark_for_replay(session)
@@ -116,7 +116,7 @@ def start_services(stack: Stack) -> None:
     """Spawn `python -m services.NAME` for each service (NAME_INSTANCES of it), logs under the state dir."""
     log_dir = stack.state_dir / "logs"
     for name in ALL_SERVICE_NAMES:
-        port = settings_of(name).port
+        port = settings_for(name).port
         for index in range(1, int(os.environ.get(f"{name.upper()}_INSTANCES", "1")) + 1):
             label = name if index == 1 else f"{name}-{index}"
             # A further instance listens 100 ports up (8102, …); its consumers join the same groups.
@@ -141,7 +141,7 @@ def after_broker_restart() -> str:
 
 def service_urls() -> dict[ServiceName, str]:
     """Base URL of each service as configured, the console first."""
-    return {name: f"http://127.0.0.1:{settings_of(name).port}" for name in ALL_SERVICE_NAMES}
+    return {name: f"http://127.0.0.1:{settings_for(name).port}" for name in ALL_SERVICE_NAMES}
 
 
 def wait_ready(stack: Stack, *, timeout_s: float = 90.0) -> dict[ServiceName, str]:
@@ -194,7 +194,7 @@ def load_demo_accounts(state_dir: Path) -> list[DemoSignIn]:
     """One console account per role unless SEED=0 (passwords generated once, kept in the state dir)."""
     if os.environ.get("SEED", "1") == "0":
         return []
-    database_url = settings_of("console").database_url
+    database_url = settings_for("console").database_url
     return asyncio.run(ensure_demo_accounts(state_dir=state_dir, database_url=database_url))
 
 

@@ -10,29 +10,24 @@ from services.allocation.api import allocations, lots
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
 from services.allocation.ledger import StockConflict
-from services.allocation.settings import ExpirySettings, Policy
+from services.allocation.settings import AllocationSettings, Policy
 from shared.admin import admin
 from shared.problems import problem_response
 from shared.service import ServiceDefinition, create_service_app
-from shared.settings import AllocationSettings
-
-
-def definition(policy: Policy, expiry: ExpirySettings) -> ServiceDefinition:
-    """Routes, the consumer of request events and the expiry sweep, bound to one policy."""
-    return ServiceDefinition(
-        name="allocation",
-        title="Vidnova allocation service",
-        routers=[lots.router, allocations.router, allocations.matching_router, admin],
-        subscriptions=[consumers.subscription(policy)],
-        jobs=[expiry_job(policy, expiry)],
-    )
 
 
 def create_app(settings: AllocationSettings | None = None) -> FastAPI:
     """Build the app from settings (the environment by default)."""
     settings = settings or AllocationSettings()
     policy = Policy.from_settings(settings)
-    app = create_service_app(definition(policy, ExpirySettings()), settings)
+    definition = ServiceDefinition(
+        name="allocation",
+        title="Vidnova allocation service",
+        routers=[lots.router, allocations.router, allocations.matching_router, admin],
+        subscriptions=[consumers.subscription(policy)],
+        jobs=[expiry_job(policy, settings.expiry)],
+    )
+    app = create_service_app(definition, settings)
     app.state.allocation_policy = policy
     app.add_exception_handler(IllegalTransition, _on_illegal_transition)
     app.add_exception_handler(StockConflict, _on_stock_conflict)

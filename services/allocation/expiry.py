@@ -7,8 +7,6 @@ category's lock, so two sweepers at once would still expire each proposal exactl
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +22,7 @@ from shared.actor import acting_as, system_actor
 from shared.db import Database, utcnow
 from shared.leadership import Leadership
 from shared.service import BackgroundJob, Runtime
+from shared.stopping import wait_or_stop
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -65,8 +64,7 @@ def expiry_job(policy: Policy, settings: ExpirySettings, *, clock: Clock = utcno
                     log.warning(
                         "proposal expiry sweep failed", extra={"error": f"{type(exc).__name__}: {exc}"}
                     )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(runtime.stopping.wait(), settings.interval_s)
+                await wait_or_stop(runtime.stopping, settings.interval_s)
         finally:
             await leadership.release()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,7 +22,7 @@ from shared.db import utcnow
 from shared.events.payloads import InventoryAdjusted, InventoryWithdrawn
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import encode_cursor, page
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 
@@ -33,7 +31,6 @@ async def register_lot(
 ) -> tuple[Lot, MatchOutcome]:
     """Record a lot and ``inventory.registered``, then offer its stock to waiting requests."""
     donor_id = _donor_of_new_lot(principal, body.donor_id)
-    _reject_unrepresentable_numbers(body.specs)
     try:
         specs = validate_lot_specs(body.category, body.specs)
     except SpecError as exc:
@@ -71,15 +68,6 @@ def _donor_of_new_lot(principal: Principal, donor_id: str | None) -> str:
     if donor_id is None:
         raise invalid_field("body.donor_id", "required when a coordinator registers a lot for a donor")
     return donor_id
-
-
-def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
-    # JSON integers are unbounded; one beyond float range would overflow the catalog's range checks.
-    for name, value in specs.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-            raise invalid_field(f"body.specs.{name}", "number out of range")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise invalid_field(f"body.specs.{name}", "must be a finite number")
 
 
 async def adjust_quantity(
@@ -173,14 +161,11 @@ async def list_lots(
         raise invalid_field("query.category", f"unknown category {category!r}")
     if region is not None and get_region(region) is None:
         raise invalid_field("query.region", f"unknown region {region!r}")
-    if principal.role == "donor":
-        if donor_id is not None and donor_id != principal.donor_id:
-            raise Problem(403, "Forbidden", f"donor {principal.donor_id!r} cannot list {donor_id!r}'s lots")
-        donor_id = principal.donor_id
+    donor_id = principal.listing_donor(donor_id, of="lots")
     statement = select(Lot)
-    for column, value in ((Lot.donor_id, donor_id), (Lot.category, category), (Lot.location_region, region)):
-        if value is not None:
-            statement = statement.where(column == value)
+    statement = where_equal(
+        statement, (Lot.donor_id, donor_id), (Lot.category, category), (Lot.location_region, region)
+    )
     if status is not None:
         statement = statement.where(
             col(Lot.withdrawn_at).is_(None) if status == "active" else col(Lot.withdrawn_at).is_not(None)
@@ -188,9 +173,4 @@ async def list_lots(
     if available is not None:
         has_free = sa.and_(col(Lot.withdrawn_at).is_(None), lot_committed() < col(Lot.quantity))
         statement = statement.where(has_free if available else sa.not_(has_free))
-    statement = page(
-        statement, created_at=col(Lot.created_at), row_id=col(Lot.id), limit=limit, cursor=cursor
-    )
-    rows = list((await session.exec(statement.execution_options(populate_existing=True))).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return await fetch_page(session, statement, limit=limit, cursor=cursor, populate_existing=True)

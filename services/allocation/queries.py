@@ -11,7 +11,7 @@ from services.allocation.domain import may_read_allocation
 from services.allocation.models import Allocation, Demand
 from shared.auth import Principal
 from shared.geography import get_region
-from shared.pagination import encode_cursor, page
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 
@@ -63,33 +63,18 @@ async def list_allocations(
     """Allocations newest first; donors see their own, region admins their region's."""
     if region is not None and get_region(region) is None:
         raise invalid_field("query.region", f"unknown region {region!r}")
-    if principal.role == "donor":
-        if donor_id is not None and donor_id != principal.donor_id:
-            raise Problem(
-                403, "Forbidden", f"donor {principal.donor_id!r} cannot list {donor_id!r}'s allocations"
-            )
-        donor_id = principal.donor_id
-    elif principal.role == "region_admin":
-        if region is not None and region != principal.region:
-            raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot list {region}")
-        region = principal.region
+    donor_id = principal.listing_donor(donor_id, of="allocations")
+    region = principal.listing_region(region)
     statement = select(Allocation)
-    for column, value in (
+    statement = where_equal(
+        statement,
         (col(Allocation.status), status),
         (col(Allocation.request_id), request_id),
         (col(Allocation.lot_id), lot_id),
         (col(Allocation.donor_id), donor_id),
         (col(Allocation.region), region),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    statement = page(
-        statement,
-        created_at=col(Allocation.created_at),
-        row_id=col(Allocation.id),
-        limit=limit,
-        cursor=cursor,
     )
-    rows = list((await session.exec(statement.execution_options(populate_existing=True))).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return await with_demands(session, rows[:limit]), next_cursor
+    rows, next_cursor = await fetch_page(
+        session, statement, limit=limit, cursor=cursor, populate_existing=True
+    )
+    return await with_demands(session, rows), next_cursor

@@ -2,76 +2,19 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.allocation.domain import AllocationStatus
-from shared.catalog import all_categories, get_category
 from shared.events.payloads import FacilityKind
-from shared.geography import all_regions, get_region
+from shared.fields import REGION_CODES, CategoryName, IsoDate, RegionCode, Strict, Text
 from shared.identifiers import DonorId
 from shared.problems import problem_responses
 
-_ALLOWED_CONTROLS = frozenset("\n\r\t")
-REGION_CODES: list[JsonValue] = [region.code for region in all_regions()]
-CATEGORY_NAMES: list[JsonValue] = [category.name for category in all_categories()]
 MAX_LOT_QUANTITY = 100_000
-REGION_ENUM: dict[str, JsonValue] = {"enum": REGION_CODES}
-CATEGORY_ENUM: dict[str, JsonValue] = {"enum": CATEGORY_NAMES}
-
-
-def _printable(value: str) -> str:
-    # NUL (which PostgreSQL cannot store) and other control characters are not text; lone surrogates
-    # cannot be encoded at all.
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cs") and char not in _ALLOWED_CONTROLS:
-            raise ValueError(f"must not contain the control character U+{ord(char):04X}")
-    return value
-
-
-def _iso_date_text(value: object) -> object:
-    # JSON has no date type: only an ISO 8601 string is a date (pydantic alone would take 0 as 1970-01-01).
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date string, e.g. 2026-12-31")  # noqa: TRY004 (422, not 500)
-    return value
-
-
-def _known_region(value: str) -> str:
-    if get_region(value) is None:
-        raise ValueError(f"unknown region {value!r}; use an ISO 3166-2:UA code such as 'UA-63'")
-    return value
-
-
-def _known_category(value: str) -> str:
-    if get_category(value) is None:
-        raise ValueError(
-            f"unknown category {value!r}; expected one of: {', '.join(map(str, CATEGORY_NAMES))}"
-        )
-    return value
-
-
-Text = Annotated[str, AfterValidator(_printable)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-RegionCode = Annotated[
-    str,
-    Field(min_length=4, max_length=8, examples=["UA-63"], json_schema_extra=REGION_ENUM),
-    AfterValidator(_known_region),
-]
-CategoryName = Annotated[
-    str,
-    Field(min_length=1, max_length=40, examples=["generator"], json_schema_extra=CATEGORY_ENUM),
-    AfterValidator(_known_category),
-]
-
-
-class Strict(BaseModel):
-    """Input models reject unknown fields so that typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class LocationIn(Strict):

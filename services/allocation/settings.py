@@ -1,14 +1,14 @@
-"""How the allocation service paces its proposal-expiry sweep; the TTL is ``AllocationSettings``'."""
+"""Settings of the allocation service, with the expiry sweep's pacing as a nested group."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import AllocationSettings
+from shared.settings import DEFAULT_PORTS, ServiceName, ServiceSettings, sqlite_url
 
 
 class ExpirySettings(BaseSettings):
@@ -17,6 +17,18 @@ class ExpirySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     interval_s: float = Field(30.0, gt=0, le=3600, validation_alias="PROPOSAL_EXPIRY_INTERVAL_S")
+
+
+class AllocationSettings(ServiceSettings):
+    """Settings of the allocation service."""
+
+    service: ServiceName = "allocation"
+    database_url: str = Field(sqlite_url("allocation"), validation_alias="ALLOCATION_DATABASE_URL")
+    port: int = Field(DEFAULT_PORTS["allocation"], validation_alias="ALLOCATION_PORT")
+    proposal_ttl_s: float = Field(
+        72 * 3600, gt=0, validation_alias=AliasChoices("PROPOSAL_TTL_S", "PROPOSAL_TTL")
+    )
+    expiry: ExpirySettings = Field(default_factory=ExpirySettings)
 
 
 @dataclass(frozen=True)

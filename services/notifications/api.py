@@ -11,26 +11,23 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.notifications import inbox, service, tickets
-from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.rendering import Locale, negotiate_locale
 from services.notifications.routing import audience_of
 from services.notifications.schemas import (
-    AttemptOut,
-    DeliveryOut,
     DeliveryPage,
     NotificationOut,
     NotificationPage,
     StreamTicketOut,
     SubscriptionCreate,
     SubscriptionCreated,
-    SubscriptionOut,
     SubscriptionPage,
     problems,
 )
-from services.notifications.stream import InboxBell, StreamSlots, inbox_events
+from services.notifications.settings import NotificationsSettings
+from services.notifications.shapes import delivery_out, subscription_out, to_public
+from services.notifications.stream import StreamSlots, inbox_events
 from shared.auth import CurrentPrincipal, Principal, TokenVerifier, require_roles, unauthorized
 from shared.service import RuntimeDep, SessionDep
-from shared.settings import NotificationsSettings
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -73,7 +70,7 @@ async def list_inbox(
     )
     _language_headers(response, locale)
     return NotificationPage(
-        items=[inbox.to_public(item, locale=locale, read=read) for item, read in rows],
+        items=[to_public(item, locale=locale, read=read) for item, read in rows],
         next_cursor=next_cursor,
     )
 
@@ -94,14 +91,12 @@ async def mark_read(
     async with session.begin():
         item = await inbox.mark_read(session=session, principal=principal, notification_id=notification_id)
     _language_headers(response, locale)
-    return inbox.to_public(item, locale=locale, read=True)
+    return to_public(item, locale=locale, read=True)
 
 
-def notifications_settings(runtime: RuntimeDep) -> NotificationsSettings:
-    """This service's settings (SMTP, webhook guard and signing key)."""
-    settings = runtime.settings
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the notifications service runs with NotificationsSettings")
+def notifications_settings(request: Request) -> NotificationsSettings:
+    """This service's settings (SMTP, webhook guard and signing key), put on the app by ``app.py``."""
+    settings: NotificationsSettings = request.app.state.notifications_settings
     return settings
 
 
@@ -158,7 +153,7 @@ async def stream_inbox(
     else:
         async with runtime.db.session() as session:
             position = await inbox.latest_position(session=session, audience=audience)
-    slots = _stream_slots(request, settings)
+    slots: StreamSlots = request.app.state.stream_slots
     slots.take(principal.sub)  # 429 now, before the response starts; given back when the stream ends
 
     async def events() -> AsyncIterator[str]:
@@ -169,7 +164,7 @@ async def stream_inbox(
                 reader=principal.sub,
                 position=position,
                 locale=locale,
-                bell=_bell(request, runtime, settings),
+                bell=request.app.state.inbox_bell,
                 expires_at=principal.expires_at,
                 ping_s=settings.sse_ping_interval_s,
             ):
@@ -181,30 +176,7 @@ async def stream_inbox(
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _bell(request: Request, runtime: RuntimeDep, settings: NotificationsSettings) -> InboxBell:
-    """One per process, rung after every local commit that wrote events and by one shared poll."""
-    bell: InboxBell | None = getattr(request.app.state, "inbox_bell", None)
-    if bell is None:
-        bell = InboxBell(runtime.db, poll_s=settings.sse_poll_interval_s)
-        runtime.db.on_outbox_commit(bell.ring)
-        request.app.state.inbox_bell = bell
-    return bell
-
-
-def _stream_slots(request: Request, settings: NotificationsSettings) -> StreamSlots:
-    slots: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
-    if slots is None:
-        slots = StreamSlots(per_person=settings.sse_max_streams_per_person, total=settings.sse_max_streams)
-        request.app.state.stream_slots = slots
-    return slots
-
-
 # --- subscriptions ------------------------------------------------------------------------------
-
-
-def subscription_out(subscription: Subscription) -> SubscriptionOut:
-    """The public shape of a subscription (never its secret)."""
-    return SubscriptionOut.model_validate(subscription, from_attributes=True)
 
 
 @subscriptions.post(
@@ -267,17 +239,6 @@ async def delete_subscription(
 # --- deliveries ---------------------------------------------------------------------------------
 
 Operator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
-
-
-def delivery_out(delivery: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
-    """The public shape of a delivery with its attempts."""
-    return DeliveryOut.model_validate(
-        {
-            **delivery.model_dump(exclude={"body", "data", "claim_token", "leased_until"}),
-            "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
-            "attempts": [AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
-        }
-    )
 
 
 @deliveries.get(

@@ -18,7 +18,7 @@ import aiosmtplib
 import httpx
 
 from services.notifications import webhooks
-from shared.settings import NotificationsSettings
+from services.notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Vidnova-Webhooks/1"

@@ -23,8 +23,12 @@ HANDLERS: dict[type[Payload], Handler] = {
     **dict.fromkeys(ROUTED_TYPES, notify),
     **dict.fromkeys(ACCOUNT_LINK_TEMPLATES, queue_account_link),
 }
-SUBSCRIPTION = Subscription(
-    group="notifications",
-    streams=tuple(sorted({event_type_for(t).stream for t in HANDLERS})),
-    handlers=HANDLERS,
-)
+
+
+def subscription() -> Subscription:
+    """The ``notifications`` consumer group on every stream that carries an event someone is told of."""
+    return Subscription(
+        group="notifications",
+        streams=tuple(sorted({event_type_for(t).stream for t in HANDLERS})),
+        handlers=HANDLERS,
+    )

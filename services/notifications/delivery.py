@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -21,23 +20,20 @@ from prometheus_client import Counter
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications import events
 from services.notifications.account_links import ERASED_BODY, holds_secret
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
 from services.notifications.models import Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
-from services.notifications.settings import DeliverySettings
+from services.notifications.settings import DeliverySettings, NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
-from shared.actor import system_actor
 from shared.db import Database, utcnow
-from shared.events.envelope import CloudEvent, new_event
-from shared.events.payloads import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
 from shared.redaction import describe_error, redact
-from shared.service import Runtime
-from shared.settings import NotificationsSettings
+from shared.service import BackgroundJob, Runtime
+from shared.stopping import wait_or_stop
 
 log = logging.getLogger(__name__)
-SOURCE = "notifications"
 ATTEMPTS = Counter(
     "vidnova_notification_attempts_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
 )
@@ -80,14 +76,14 @@ class DeliveryWorker:
                     claimed = await self.claim(limit=free)
                 except (sa.exc.SQLAlchemyError, OSError) as exc:
                     log.warning("delivery worker waiting for the database", extra={"error": str(exc)})
-                    await self._sleep(backoff)
+                    await wait_or_stop(self.stopping, backoff, wake=self._wake)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.1
             for job in claimed:
                 self._start(job)
             if free == 0 or len(claimed) < free:
-                await self._sleep(self.tuning.poll_interval_s)
+                await wait_or_stop(self.stopping, self.tuning.poll_interval_s, wake=self._wake)
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
@@ -201,7 +197,7 @@ class DeliveryWorker:
                 return  # cancelled, or the lease ran out and another worker owns the job now
             _apply(delivery, step, result, now)
             if step.outcome != "retry":
-                add_event(session, _outcome_event(delivery, result))
+                add_event(session, events.delivery_outcome(delivery, error=result.error))
         log.info(
             "delivery attempt",
             extra={
@@ -211,14 +207,6 @@ class DeliveryWorker:
                 "n": job.number,
             },
         )
-
-    async def _sleep(self, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.stopping.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
 
 def _job(row: Delivery, token: UUID, signing_key: str | None) -> Job:
@@ -253,32 +241,17 @@ def _apply(delivery: Delivery, step: NextStep, result: AttemptResult, now: datet
         delivery.body = ERASED_BODY  # SPEC §12: no copy of a one-time link once the job is over
 
 
-def _outcome_event(delivery: Delivery, result: AttemptResult) -> CloudEvent:
-    common: dict[str, Any] = {
-        "notification_id": delivery.id,
-        "source_event_id": delivery.source_event_id,
-        "source_event_type": delivery.source_event_type,
-        "recipient": delivery.recipient,
-        "channel": delivery.channel,
-        "attempts": delivery.attempts,
-    }
-    payload = (
-        NotificationDelivered(**common)
-        if delivery.status == "delivered"
-        else NotificationFailed(**common, error=(result.error or "failed")[:2000])
-    )
-    # Correlated with, and caused by, the event the notice is about.
-    return new_event(payload, source=SOURCE, actor=system_actor(SOURCE)).model_copy(
-        update={"correlationid": delivery.correlation_id, "causationid": str(delivery.source_event_id)}
-    )
+def delivery_job(settings: NotificationsSettings) -> BackgroundJob:
+    """The background job of the notifications service (``ServiceDefinition.jobs``), bound to its settings."""
+
+    async def run_delivery_worker(runtime: Runtime) -> None:
+        await _run_delivery_worker(runtime, settings)
+
+    return run_delivery_worker
 
 
-async def run_delivery_worker(runtime: Runtime) -> None:
-    """Background job of the notifications service (``ServiceDefinition.jobs``)."""
-    settings = runtime.settings
-    if not isinstance(settings, NotificationsSettings):
-        raise TypeError("the delivery worker needs NotificationsSettings")
-    tuning = DeliverySettings()
+async def _run_delivery_worker(runtime: Runtime, settings: NotificationsSettings) -> None:
+    tuning = settings.delivery
     # The attempt timeout (asyncio) is the one that counts; the client's own is only a backstop.
     timeout = httpx.Timeout(tuning.attempt_timeout_s + 1.0)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:

@@ -8,37 +8,16 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.models import InboxSequence, Notification, NotificationRead
-from services.notifications.rendering import Locale
 from services.notifications.routing import audience_of
-from services.notifications.schemas import NotificationOut
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import dialect_insert, utcnow
 from shared.problems import Problem, invalid_field
 
 MAX_POSITION = 2**63 - 1  # BIGINT
-
-
-def to_public(item: Notification, *, locale: Locale, read: bool) -> NotificationOut:
-    """The public shape of an inbox item in one language."""
-    uk = locale == "uk"
-    return NotificationOut(
-        id=item.id,
-        seq=item.seq,
-        audience=item.audience,
-        type=item.source_event_type,
-        source_event_id=item.source_event_id,
-        subject_id=item.subject_id,
-        locale=locale,
-        title=item.title_uk if uk else item.title,
-        body=item.body_uk if uk else item.body,
-        created_at=item.created_at,
-        read=read,
-    )
 
 
 async def inbox_page(
@@ -72,10 +51,8 @@ async def mark_read(*, session: AsyncSession, principal: Principal, notification
     item = await session.get(Notification, notification_id)
     if item is None or item.audience != audience_of(principal):
         raise Problem(404, "Not Found", f"no notification {notification_id} in your inbox")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(NotificationRead)
+        dialect_insert(session)(NotificationRead)
         .values(notification_id=notification_id, reader=principal.sub, read_at=utcnow())
         .on_conflict_do_nothing(index_elements=["notification_id", "reader"])
     )

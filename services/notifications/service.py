@@ -8,28 +8,25 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications import events
 from services.notifications.models import Delivery, DeliveryAttempt, InboxSequence, Notification, Subscription
 from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
+from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
-from shared.actor import system_actor
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import dialect_insert, utcnow
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import NotificationDelivered, Payload
+from shared.events.payloads import Payload
 from shared.events.registry import lookup
 from shared.outbox import emit
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
-from shared.settings import NotificationsSettings
-
-SOURCE = "notifications"
 
 
 async def record_notices(*, session: AsyncSession, payload: Payload, event: CloudEvent) -> None:
@@ -62,20 +59,10 @@ async def record_notices(*, session: AsyncSession, payload: Payload, event: Clou
     inbox_deliveries = [d for d in deliveries if d["channel"] == "inbox"]
     await connection.execute(ATTEMPTS.insert(), [_delivered_attempt(d["id"], now) for d in inbox_deliveries])
     for delivery in inbox_deliveries:
-        emit(
-            session,
-            NotificationDelivered(
-                notification_id=delivery["id"],
-                source_event_id=event.id,
-                source_event_type=event.type,
-                recipient=delivery["recipient"],
-                channel="inbox",
-                attempts=1,
-            ),
-            source=SOURCE,
-            caused_by=event,
-            actor=system_actor(SOURCE),
+        delivered = events.delivered_to_inbox(
+            notification_id=delivery["id"], recipient=delivery["recipient"], event=event
         )
+        emit(session, delivered, source=events.SOURCE, caused_by=event, actor=events.ACTOR)
 
 
 NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[attr-defined]
@@ -119,9 +106,8 @@ def _inbox_item(
 
 async def _next_position(connection: AsyncConnection, audience: str) -> int:
     """The next inbox position of an audience; the counter row's lock orders commits (SSE resume)."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(InboxSequence)
+        dialect_insert(connection)(InboxSequence)
         .values(audience=audience, last_seq=1)
         .on_conflict_do_update(
             index_elements=["audience"], set_={"last_seq": col(InboxSequence.last_seq) + 1}
@@ -262,15 +248,7 @@ async def list_subscriptions(
     statement = select(Subscription).where(
         Subscription.owner == principal.sub, col(Subscription.deleted_at).is_(None)
     )
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor)
-        statement = statement.where(
-            sa.tuple_(col(Subscription.created_at), col(Subscription.id)) < (at, last_id)
-        )
-    statement = statement.order_by(col(Subscription.created_at).desc(), col(Subscription.id).desc())
-    rows = list((await session.exec(statement.limit(limit + 1))).all())
-    more = len(rows) > limit
-    return rows[:limit], encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)
 
 
 async def delete_subscription(*, session: AsyncSession, principal: Principal, subscription_id: UUID) -> None:
@@ -302,21 +280,14 @@ async def list_deliveries(
 ) -> tuple[list[tuple[Delivery, list[DeliveryAttempt]]], str | None]:
     """Deliveries newest first, each with all its attempts, oldest attempt first."""
     statement = select(Delivery)
-    for column, value in (
+    statement = where_equal(
+        statement,
         (Delivery.status, status),
         (Delivery.channel, channel),
         (Delivery.source_event_id, source_event_id),
         (Delivery.subject_id, subject_id),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor)
-        statement = statement.where(sa.tuple_(col(Delivery.created_at), col(Delivery.id)) < (at, last_id))
-    statement = statement.order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc()).limit(limit + 1)
-    rows = list((await session.exec(statement)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    )
+    rows, next_cursor = await fetch_page(session, statement, limit=limit, cursor=cursor)
     attempts: dict[UUID, list[DeliveryAttempt]] = defaultdict(list)
     if rows:
         found = await session.exec(
@@ -326,5 +297,4 @@ async def list_deliveries(
         )
         for attempt in found.all():
             attempts[attempt.delivery_id].append(attempt)
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return [(row, attempts[row.id]) for row in rows], next_cursor

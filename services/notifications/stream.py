@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.inbox import items_after, to_public
+from services.notifications.inbox import items_after
 from services.notifications.models import InboxSequence, NotificationRead
 from services.notifications.rendering import Locale
+from services.notifications.shapes import to_public
 from shared.db import Database
 from shared.problems import Problem
 

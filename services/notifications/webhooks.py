@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from shared.settings import NotificationsSettings
+from services.notifications.settings import NotificationsSettings
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"

@@ -10,25 +10,21 @@ from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.requests import service
-from services.requests.models import Request, TimelineEntry
+from services.requests.models import Request
 from services.requests.schemas import (
     CancelIn,
-    CancellationOut,
-    FacilityOut,
-    IsoDateTime,
-    QuantitiesOut,
     RequestCreate,
     RequestOut,
     RequestPage,
     RequestPatch,
-    TimelineEntryOut,
     problems,
 )
-from services.requests.tracking import quantities_of
+from services.requests.shapes import to_public
 from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import read_one_snapshot
 from shared.events.payloads import Priority, RequestStatus
+from shared.fields import IsoDateTime
 from shared.idempotency import IdempotencyKeyHeader
 from shared.problems import reject_unknown_query
 from shared.service import SessionDep
@@ -148,46 +144,3 @@ async def _public(session: AsyncSession, request: Request) -> RequestOut:
     """The request with its timeline."""
     await session.flush()
     return to_public(request, timeline=await service.timeline_of(session=session, request_id=request.id))
-
-
-def to_public(request: Request, timeline: list[TimelineEntry] | None = None) -> RequestOut:
-    """The public shape of a request."""
-    q = quantities_of(request)
-    return RequestOut(
-        id=request.id,
-        ref=request.ref,
-        region=request.region,
-        settlement=request.settlement,
-        facility=FacilityOut(name=request.facility_name, kind=request.facility_kind),
-        category=request.category,
-        specs=request.specs,
-        quantity=request.quantity,
-        priority=request.priority,
-        needed_by=request.needed_by,
-        justification=request.justification,
-        contact=request.contact,
-        created_by=request.created_by,
-        created_at=request.created_at,
-        status=request.status,
-        quantities=QuantitiesOut(
-            requested=q.requested,
-            proposed=q.proposed,
-            approved=q.approved,
-            dispatched=q.dispatched,
-            delivered=q.delivered,
-            waitlisted=q.waitlisted,
-        ),
-        cancellation=None
-        if request.cancelled_at is None
-        else CancellationOut(
-            at=request.cancelled_at, by=request.cancelled_by or "", reason=request.cancel_reason or ""
-        ),
-        timeline=None
-        if timeline is None
-        else [
-            TimelineEntryOut(
-                event_id=t.event_id, type=t.event_type, at=t.occurred_at, summary=t.summary, data=t.data
-            )
-            for t in timeline
-        ],
-    )

@@ -5,18 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.requests import api, consumers
+from services.requests.settings import RequestsSettings
 from shared.admin import admin
 from shared.service import ServiceDefinition, create_service_app
-from shared.settings import RequestsSettings
-
-DEFINITION = ServiceDefinition(
-    name="requests",
-    title="Vidnova requests service",
-    routers=[api.router, admin],
-    subscriptions=[consumers.SUBSCRIPTION],
-)
 
 
 def create_app(settings: RequestsSettings | None = None) -> FastAPI:
     """Build the app from settings (the environment by default)."""
-    return create_service_app(DEFINITION, settings or RequestsSettings())
+    definition = ServiceDefinition(
+        name="requests",
+        title="Vidnova requests service",
+        routers=[api.router, admin],
+        subscriptions=[consumers.subscription()],
+    )
+    return create_service_app(definition, settings or RequestsSettings())

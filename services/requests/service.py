@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.requests import events
 from services.requests.domain import TERMINAL_STATUSES, format_ref, summarize
 from services.requests.models import RefCounter, Request, TimelineEntry
+from services.requests.progress import add_timeline, locked_request, settle
 from services.requests.schemas import RequestCreate
-from services.requests.tracking import SOURCE, add_timeline, locked_request, settle
 from shared.auth import Principal
 from shared.catalog import SpecError, get_category, validate_request_specs
-from shared.events.payloads import Facility, Priority, RequestCancelled, RequestSubmitted, RequestUpdated
+from shared.db import dialect_insert
+from shared.events.payloads import Priority
 from shared.geography import get_region
 from shared.outbox import emit
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 MAX_SUBJECT_LENGTH = 255  # what OpenID Connect allows a ``sub``; the columns that record authors hold that
@@ -38,7 +36,6 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
     """Record a new request and its ``request.submitted`` event atomically."""
     if principal.role == "region_admin" and body.region != principal.region:
         raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot file for {body.region}")
-    _reject_unrepresentable_numbers(body.specs)
     try:
         specs = validate_request_specs(body.category, body.specs)
     except SpecError as exc:
@@ -61,41 +58,17 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
         created_at=now,
     )
     session.add(request)
-    submitted = RequestSubmitted(
-        request_id=request.id,
-        ref=request.ref,
-        region=request.region,
-        settlement=request.settlement,
-        facility=Facility(name=request.facility_name, kind=body.facility.kind),
-        category=request.category,
-        specs=specs,
-        quantity=request.quantity,
-        priority=body.priority,
-        needed_by=request.needed_by,
-        submitted_at=now,
-        created_by=principal.sub,
-    )
-    event = emit(session, submitted, source=SOURCE)
+    submitted = events.request_submitted(request, submitted_at=now)
+    event = emit(session, submitted, source=events.SOURCE)
     await session.flush()  # the timeline entry references the request row
     await add_timeline(session, request, event, summarize(submitted))
     return request
 
 
-def _reject_unrepresentable_numbers(specs: Mapping[str, object]) -> None:
-    # JSON integers are unbounded; one beyond float range would overflow the catalog's range checks.
-    for name, value in specs.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-            raise invalid_field(f"body.specs.{name}", "number out of range")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise invalid_field(f"body.specs.{name}", "must be a finite number")
-
-
 async def _next_number(session: AsyncSession, region: str, year: int) -> int:
     """Issue the next tracking number for a region and year: one atomic upsert, safe under concurrency."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(RefCounter)
+        dialect_insert(session)(RefCounter)
         .values(region=region, year=year, last=1)
         .on_conflict_do_update(index_elements=["region", "year"], set_={"last": col(RefCounter.last) + 1})
         .returning(col(RefCounter.last))
@@ -111,16 +84,8 @@ async def cancel_request(
     request.cancelled_at = datetime.now(UTC)
     request.cancelled_by = author(principal)
     request.cancel_reason = reason
-    cancelled = RequestCancelled(
-        request_id=request.id,
-        ref=request.ref,
-        region=request.region,
-        status="closed" if request.delivered > 0 else "cancelled",
-        reason=reason,
-        delivered_quantity=request.delivered,
-        cancelled_by=principal.sub,
-    )
-    event = emit(session, cancelled, source=SOURCE)
+    cancelled = events.request_cancelled(request)
+    event = emit(session, cancelled, source=events.SOURCE)
     await add_timeline(session, request, event, summarize(cancelled))
     await settle(session, request, cause=event)
     return request
@@ -133,18 +98,10 @@ async def change_priority(
     request = await _writable_request(session, request_id, principal)
     if request.priority == priority:
         return request
-    updated = RequestUpdated.model_validate(
-        {
-            "request_id": request.id,
-            "ref": request.ref,
-            "region": request.region,
-            "priority": priority,
-            "previous_priority": request.priority,
-            "updated_by": principal.sub,
-        }
-    )
+    previous = request.priority
     request.priority = priority
-    event = emit(session, updated, source=SOURCE)
+    updated = events.request_updated(request, previous_priority=previous, updated_by=principal.sub)
+    event = emit(session, updated, source=events.SOURCE)
     await add_timeline(session, request, event, summarize(updated))
     return request
 
@@ -207,27 +164,17 @@ async def list_requests(
         raise invalid_field("query.region", f"unknown region {region!r}")
     if category is not None and get_category(category) is None:
         raise invalid_field("query.category", f"unknown category {category!r}")
-    if principal.role == "region_admin":
-        if region is not None and region != principal.region:
-            raise Problem(403, "Forbidden", f"a region_admin of {principal.region} cannot list {region}")
-        region = principal.region
+    region = principal.listing_region(region)
     statement = select(Request)
-    for column, value in (
+    statement = where_equal(
+        statement,
         (Request.region, region),
         (Request.status, status),
         (Request.category, category),
         (Request.priority, priority),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if created_after is not None:
         # A timestamp without an offset is read as UTC.
         aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
         statement = statement.where(col(Request.created_at) > aware)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor)
-        statement = statement.where(sa.tuple_(col(Request.created_at), col(Request.id)) < (at, last_id))
-    statement = statement.order_by(col(Request.created_at).desc(), col(Request.id).desc()).limit(limit + 1)
-    rows = list((await session.exec(statement)).all())
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return await fetch_page(session, statement, limit=limit, cursor=cursor)

@@ -8,6 +8,7 @@ import importlib.util
 from pydantic import AliasChoices, AliasPath, BaseModel
 
 from shared import settings
+from vidnova.serve import SETTINGS_CLASSES
 
 # Variables the Python runtime itself reads; a container may set them without a settings field.
 PYTHON_RUNTIME_VARIABLES = frozenset({"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"})
@@ -58,6 +59,8 @@ AGREED_CONSOLE_VARIABLES = frozenset(
 
 
 def _console_variables() -> frozenset[str]:
+    if CONSOLE in SETTINGS_CLASSES:
+        return variables_read_by(SETTINGS_CLASSES[CONSOLE])  # type: ignore[index]
     if importlib.util.find_spec("services.console") is None:
         return variables_read_by(settings.ServiceSettings) | AGREED_CONSOLE_VARIABLES
     console_settings = importlib.import_module("services.console.settings")
@@ -66,10 +69,9 @@ def _console_variables() -> frozenset[str]:
 
 def service_variables(service: str) -> frozenset[str]:
     """What ``vidnova serve SERVICE`` (or ``vidnova migrate SERVICE``) may read."""
-    if service == CONSOLE:
-        own = _console_variables()
-    else:
-        own = variables_read_by(settings.SETTINGS_CLASSES[service])  # type: ignore[index]
+    own = (
+        _console_variables() if service == CONSOLE else variables_read_by(SETTINGS_CLASSES[service])  # type: ignore[index]
+    )
     return own | variables_read_by(settings.KafkaSettings) | variables_read_by(settings.AuthSettings)
 
 

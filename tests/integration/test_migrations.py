@@ -1,28 +1,33 @@
-"""Each service's Alembic migrations create exactly the tables its models declare."""
+"""Each service's Alembic migrations create exactly the tables its models declare, keeping old rows."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
-from shared.migrations import upgrade
-from shared.settings import ALL_SERVICE_NAMES
+from shared.db import is_sqlite
+from shared.migrations import alembic_config, upgrade
+from shared.processed_events import PROCESSED_EVENTS_TABLE
+from shared.settings import ALL_SERVICE_NAMES, SERVICE_NAMES
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 
-SHARED_MODULES = ("shared.outbox", "shared.consumer", "shared.dead_letters")
+SHARED_MODULES = ("shared.outbox", "shared.processed_events", "shared.dead_letters")
 
 
 def tables_of(service: str) -> set[str]:
-    """Tables of the models the service's ``models`` module defines or imports, plus outbox and inbox."""
+    """Tables of the models the service's ``models`` module defines or imports, plus the shared ones."""
     models = importlib.import_module(f"services.{service}.models")
     classes = {value for value in vars(models).values() if isinstance(value, type)}
     for module in SHARED_MODULES:
@@ -59,3 +64,47 @@ async def test_migrations_match_models(infra: Infra, service: str) -> None:
     finally:
         await engine.dispose()
     assert differences == [], f"{service}: models and migrations differ: {differences}"
+
+
+# Each service's last revision before the consumer's dedupe table was renamed inbox -> processed_events.
+BEFORE_PROCESSED_EVENTS = {"requests": "0003", "allocation": "0003", "notifications": "0004"}
+OLD_INBOX_TABLE = sa.table(
+    "inbox",
+    *(sa.column(c.name, c.type) for c in PROCESSED_EVENTS_TABLE.columns),
+)
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(
+    infra: Infra, service: str
+) -> None:
+    url = await new_database_url(infra.database, infra.tmp_dir, f"ren_{service}")
+    before = BEFORE_PROCESSED_EVENTS[service]
+    await asyncio.to_thread(upgrade, service, url, before)
+    row = {
+        "consumer": f"vidnova.{service}",
+        "event_id": uuid4(),
+        "event_type": "vidnova.request.submitted.v1",
+        "topic": "vidnova.requests",
+        "partition": 2,
+        "offset": 2**40,
+        "handled_at": datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+    }
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(OLD_INBOX_TABLE.insert(), row)
+        await asyncio.to_thread(upgrade, service, url)
+        async with engine.connect() as connection:
+            kept = (await connection.execute(sa.select(PROCESSED_EVENTS_TABLE))).mappings().all()
+            tables = await connection.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+            key = await connection.run_sync(lambda c: sa.inspect(c).get_pk_constraint("processed_events"))
+        await asyncio.to_thread(command.downgrade, alembic_config(service, url), before)
+        async with engine.connect() as connection:
+            restored = (await connection.execute(sa.select(OLD_INBOX_TABLE))).mappings().all()
+    finally:
+        await engine.dispose()
+    assert [dict(r) for r in kept] == [row]
+    assert "inbox" not in tables
+    assert key["name"] == (None if is_sqlite(url) else "processed_events_pkey")  # SQLite's has no name
+    assert [dict(r) for r in restored] == [row]

@@ -22,12 +22,13 @@ import sqlalchemy as sa
 from aiokafka import ConsumerRecord, TopicPartition
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.consumer import Delivery, Handler, IdempotentConsumer, Subscription
+from shared.consumer import Handler, IdempotentConsumer, Subscription
 from shared.db import Database
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import Payload, RequestSubmitted
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
+from shared.processed_events import ConsumedEvent
 from shared.settings import KafkaSettings
 from tests.support.infra import new_database_url
 
@@ -91,9 +92,9 @@ class CrashAfterDbCommit(IdempotentConsumer):
 
     marker: UUID
 
-    async def handle_batch(self, run: list[Delivery]) -> list[str]:
+    async def handle_batch(self, run: list[ConsumedEvent]) -> list[str]:
         outcomes = await super().handle_batch(run)
-        if any(delivery.event.id == self.marker for delivery in run):
+        if any(consumed.event.id == self.marker for consumed in run):
             _die()
         return outcomes
 

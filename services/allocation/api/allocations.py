@@ -8,11 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Query
 
 from services.allocation import lifecycle, queries
-from services.allocation.api.shapes import PolicyDep, allocation_out
 from services.allocation.domain import AllocationStatus
 from services.allocation.rematch import run_matching
 from services.allocation.schemas import (
-    REGION_ENUM,
     AllocationOut,
     AllocationPage,
     DeliverIn,
@@ -23,7 +21,9 @@ from services.allocation.schemas import (
     WaitlistedOut,
     problems,
 )
+from services.allocation.shapes import PolicyDep, allocation_out
 from shared.auth import CurrentPrincipal, Principal, require_roles
+from shared.fields import REGION_ENUM
 from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import reject_unknown_query
 from shared.service import SessionDep

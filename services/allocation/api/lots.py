@@ -9,18 +9,17 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.allocation import inventory
-from services.allocation.api.shapes import PolicyDep, lot_out
 from services.allocation.schemas import (
-    CATEGORY_ENUM,
-    REGION_ENUM,
     LotCreate,
     LotOut,
     LotPage,
     LotPatch,
     problems,
 )
+from services.allocation.shapes import PolicyDep, lot_out
 from shared import idempotency
 from shared.auth import Principal, require_roles
+from shared.fields import CATEGORY_ENUM, REGION_ENUM
 from shared.idempotency import IdempotencyKeyHeader
 from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import reject_unknown_query

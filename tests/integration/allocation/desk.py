@@ -18,31 +18,15 @@ from sqlmodel import col, select
 
 from services.allocation.models import Demand
 from shared.auth import Role, mint_token
+from shared.catalog import all_categories
 from shared.db import Database
 from shared.geography import all_regions
 from shared.outbox import OutboxRecord
-from tests.factories import lot_body, request_body
+from tests.factories import catalog_lot_specs, catalog_request_specs, lot_body, request_body
 from tests.support.polling import eventually
 from tests.support.stack import ServiceStack
 
 T = TypeVar("T")
-
-# One valid lot and a request that lot satisfies, per category.
-SPECS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "generator": (
-        {"power_kw": 500, "fuel": "diesel", "phases": "three"},
-        {"power_kw": 200, "fuel": ["diesel"]},
-    ),
-    "pump": ({"flow_m3h": 400, "head_m": 60, "medium": "water"}, {"flow_m3h": 300}),
-    "transformer": (
-        {"rating_kva": 25000, "primary_kv": "110", "secondary_kv": "10"},
-        {"primary_kv": "110", "secondary_kv": ["10", "6"]},
-    ),
-    "gas_turbine": ({"power_kw": 25000, "fuel": "gas"}, {"power_kw": 20000}),
-    "cogeneration_unit": ({"power_kw": 1000, "heat_kw": 1200, "fuel": "gas"}, {"power_kw": 800}),
-    "boiler": ({"power_kw": 2000, "fuel": "biomass"}, {"power_kw": 1000}),
-    "heavy_machinery": ({"kind": "excavator", "capacity_t": 30}, {"kind": "excavator"}),
-}
 
 
 @dataclass(frozen=True)
@@ -54,15 +38,18 @@ class Namespace:
 
     @property
     def lot_specs(self) -> dict[str, Any]:
-        return dict(SPECS[self.category][0])
+        """A valid lot of the category (derived from the catalog)."""
+        return dict(catalog_lot_specs(self.category))
 
     @property
     def request_specs(self) -> dict[str, Any]:
-        return dict(SPECS[self.category][1])
+        """A valid request of the category that ``lot_specs`` satisfies."""
+        return dict(catalog_request_specs(self.category))
 
 
 def _namespaces() -> Iterator[Namespace]:
-    for category, region in itertools.product(SPECS, [r.code for r in all_regions()]):
+    categories = [category.name for category in all_categories()]
+    for category, region in itertools.product(categories, [r.code for r in all_regions()]):
         yield Namespace(region, category)
 
 

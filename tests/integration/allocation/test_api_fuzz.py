@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared.auth import mint_token
+from shared.catalog import all_categories
 from tests.conftest import Infra
 from tests.factories import request_submitted
-from tests.integration.allocation.desk import SPECS
 from tests.integration.allocation.events import publish
 from tests.support.api_fuzz import fuzz_api
 from tests.support.stack import ServiceStack, make_stack
@@ -28,7 +28,7 @@ async def fuzzed(infra: Infra) -> AsyncIterator[ServiceStack]:
             stack,
             *(
                 request_submitted(category=category, specs={}, quantity=3, region=region)
-                for category in SPECS
+                for category in (category.name for category in all_categories())
                 for region in ("UA-63", "UA-51", "UA-21")
             ),
         )

@@ -1,8 +1,8 @@
 """The read model on the real database: any arrival order, with redeliveries, ends in the in-order state.
 
-Events go through the service's own handlers inside the idempotent consumer's inbox transaction,
-as the consumer runs them: one transaction per delivery (``IdempotentConsumer.handle_once``) or
-several consecutive deliveries in one transaction (``IdempotentConsumer.handle_batch``).
+Events go through the service's own handlers inside the transaction that records them as processed,
+as the consumer runs them: one transaction per event (``IdempotentConsumer.handle_once``) or
+several consecutive events in one transaction (``IdempotentConsumer.handle_batch``).
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from services.requests.consumers import HANDLERS, SUBSCRIPTION
+from services.requests.consumers import HANDLERS, subscription
 from services.requests.domain import derive_status
 from services.requests.models import Request, TimelineEntry
 from services.requests.schemas import RequestCreate
 from services.requests.service import submit_request
 from shared.auth import Principal
-from shared.consumer import Delivery, IdempotentConsumer
+from shared.consumer import IdempotentConsumer
 from shared.db import Database
 from shared.events import payloads as p
 from shared.events.envelope import CloudEvent, new_event
 from shared.migrations import upgrade
+from shared.processed_events import ConsumedEvent
 from shared.settings import KafkaSettings
 from tests.conftest import Infra
 from tests.factories import request_body
@@ -110,7 +111,7 @@ async def deliver_all(
     db: Database, requested: int, history: list[Event], order: list[int], *, batch: int = 1
 ) -> dict[str, Any]:
     """File a request, deliver ``history`` in ``order`` (indices may repeat), ``batch`` per transaction."""
-    consumer = IdempotentConsumer(SUBSCRIPTION, db=db, kafka=KafkaSettings(), service="requests")
+    consumer = IdempotentConsumer(subscription(), db=db, kafka=KafkaSettings(), service="requests")
     async with db.session() as session, session.begin():
         body = RequestCreate.model_validate(request_body(quantity=requested))
         principal = Principal(sub="coord-1", role="coordinator")
@@ -118,14 +119,14 @@ async def deliver_all(
     lots = {e.allocation: uuid.uuid4() for e in history}
     start = datetime.now(UTC)
     envelopes = [envelope(request, lots, e, start + timedelta(milliseconds=i)) for i, e in enumerate(history)]
-    deliveries = []
+    consumed = []
     for offset, index in enumerate(order):
         event = envelopes[index]
         record = SimpleNamespace(topic="allocations", partition=0, offset=offset)
         payload = event.payload()
-        deliveries.append(Delivery(record, event, payload, HANDLERS[type(payload)]))
-    for start_at in range(0, len(deliveries), batch):
-        run = deliveries[start_at : start_at + batch]
+        consumed.append(ConsumedEvent(record, event, payload, HANDLERS[type(payload)]))
+    for start_at in range(0, len(consumed), batch):
+        run = consumed[start_at : start_at + batch]
         if batch == 1:
             await consumer.handle_once(run[0].record, run[0].event, run[0].payload, run[0].handler)
         else:

@@ -6,11 +6,11 @@ import pytest
 
 # The hard-instance generator is shared with `make bench`, so the bench measures what the tests prove.
 from bench.instances import distance_km, first_fit_weighted_units, hard_instance
+from bench.optimum import optimal_weighted_units
 from services.allocation.matching import (
     priority_weighted_units,
     propose_allocations,
 )
-from services.allocation.optimum import optimal_weighted_units
 
 # The engine is exact by construction (matroid greedy with exchanges), so the only gap
 # allowed is the LP solver's floating-point tolerance on the optimum.

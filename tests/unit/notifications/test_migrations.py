@@ -11,14 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services.notifications import models
-from shared.consumer import InboxRecord
 from shared.dead_letters import DeadLetter
 from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
+from shared.processed_events import ProcessedEvent
 
 TABLES = (
     models.Notification, models.InboxSequence, models.NotificationRead, models.Subscription,
-    models.Delivery, models.DeliveryAttempt, models.StreamTicket, OutboxRecord, InboxRecord, DeadLetter,
+    models.Delivery, models.DeliveryAttempt, models.StreamTicket, OutboxRecord, ProcessedEvent, DeadLetter,
 )  # fmt: skip
 
 

@@ -10,8 +10,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notifications import webhooks
+from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import IPAddress, TargetPolicy, TargetRefused
-from shared.settings import ConfigurationError, NotificationsSettings
+from shared.settings import ConfigurationError
 
 
 def test_the_standardwebhooks_library_verifies_our_signature() -> None:

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.settings import SERVICE_NAMES, SETTINGS_CLASSES, AuthSettings
+from shared.settings import SERVICE_NAMES, AuthSettings
 from vidnova.broker import free_port
+from vidnova.serve import SETTINGS_CLASSES
 
 REFERENCE = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']|url:\s*'([^']+)'""")
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}

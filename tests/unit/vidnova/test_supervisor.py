@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.settings import AllocationSettings
+from services.allocation.settings import AllocationSettings
 from vidnova.supervisor import Backoff
 
 

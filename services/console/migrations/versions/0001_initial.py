@@ -1,4 +1,4 @@
-"""Accounts, sessions, one-time links, sign-in failures and audit; outbox, inbox, dead letters.
+"""Accounts, sessions, one-time links, sign-in failures and audit; outbox, processed events, dead letters.
 
 Revision ID: 0001
 Revises:
@@ -11,7 +11,11 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.db import UTCDateTime
-from shared.migrations import create_dead_letters_table, create_messaging_tables
+from shared.migrations import (
+    create_dead_letters_table,
+    create_messaging_tables,
+    rename_inbox_to_processed_events,
+)
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -21,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     create_messaging_tables()
+    rename_inbox_to_processed_events()  # the console starts with today's name of the dedupe table
     create_dead_letters_table()  # empty (the console consumes nothing), kept for one shape across services
     op.create_table(
         "accounts",
@@ -86,5 +91,5 @@ def downgrade() -> None:
     op.drop_table("one_time_links")
     op.drop_table("sessions")
     op.drop_table("accounts")
-    op.drop_table("inbox")
+    op.drop_table("processed_events")
     op.drop_table("outbox")

@@ -1,0 +1,71 @@
+"""Invariants of the matching engine on random instances: stock, demand, compatibility, rank, optimum."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from hypothesis import given, settings
+
+from bench.optimum import optimal_weighted_units
+from services.allocation.matching import Demand, Supply, is_compatible, priority_weighted_units
+from tests.unit.allocation.matching_factories import TODAY, instances, match, random_demands
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_never_exceeds_free_stock_of_a_lot(instance: tuple[list[Demand], list[Supply]]) -> None:
+    demands, supplies = instance
+    proposed = Counter[UUID]()
+    for proposal in match(demands, supplies):
+        proposed[proposal.lot_id] += proposal.quantity
+    assert all(proposed[s.lot_id] <= s.free for s in supplies)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_never_exceeds_unmet_quantity_of_a_request(instance: tuple[list[Demand], list[Supply]]) -> None:
+    demands, supplies = instance
+    proposed = Counter[UUID]()
+    for proposal in match(demands, supplies):
+        proposed[proposal.request_id] += proposal.quantity
+    assert all(proposed[d.request_id] <= max(d.unmet, 0) for d in demands)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_only_compatible_lots_are_proposed(instance: tuple[list[Demand], list[Supply]]) -> None:
+    demands, supplies = instance
+    by_request, by_lot = {d.request_id: d for d in demands}, {s.lot_id: s for s in supplies}
+    for proposal in match(demands, supplies):
+        assert proposal.quantity > 0
+        assert is_compatible(by_request[proposal.request_id], by_lot[proposal.lot_id])
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(), random_demands)
+def test_lower_ranked_requests_never_reduce_a_higher_ranked_one(
+    instance: tuple[list[Demand], list[Supply]], newcomers: list[Demand]
+) -> None:
+    demands, supplies = instance
+    last = datetime(2027, 1, 1, tzinfo=UTC)
+    newcomers = [
+        replace(d, priority="low", front_line=False, needed_by=TODAY + timedelta(days=999), submitted_at=last)
+        for d in newcomers
+    ]
+    before, after = Counter[UUID](), Counter[UUID]()
+    for proposal in match(demands, supplies):
+        before[proposal.request_id] += proposal.quantity
+    for proposal in match(demands + newcomers, supplies):
+        after[proposal.request_id] += proposal.quantity
+    assert all(after[d.request_id] == before[d.request_id] for d in demands)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_no_allocation_serves_more_weighted_units(instance: tuple[list[Demand], list[Supply]]) -> None:
+    demands, supplies = instance
+    engine = priority_weighted_units(match(demands, supplies), demands)
+    assert engine == round(optimal_weighted_units(demands, supplies))
