@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import httpx
-from pydantic import BaseModel
 
+from services.console.schemas import Notification
 from shared.auth import Role, mint_token
 
 UpstreamName = Literal["requests", "allocation", "notifications"]
@@ -64,18 +63,6 @@ class TokenSigner:
             donor_id=caller.donor_id,
             ttl_s=self._ttl_s,
         )
-
-
-class Notification(BaseModel):
-    """An inbox item as the notifications service shows it."""
-
-    id: UUID
-    seq: int
-    type: str
-    title: str
-    body: str
-    created_at: datetime
-    read: bool
 
 
 class ServiceClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
@@ -18,6 +18,8 @@ from services.console.api.frame import (
     render,
     runtime_of,
 )
+from services.console.schemas import ScopeForm
+from services.console.shapes import account_row, audit_row
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 EVENT_LABELS = {
@@ -40,17 +42,11 @@ MESSAGES = {
 EMAIL_TAKEN = domain.N_("An account with this email already exists.")
 
 
-def _scope(role: str, region: str, donor_id: str) -> tuple[domain.Role, str | None, str | None]:
-    if role not in domain.ROLE_LABELS:
-        raise domain.ScopeInvalid(domain.N_("Choose a role."))
-    return cast(domain.Role, role), region.strip().upper() or None, donor_id.strip() or None
-
-
 async def _accounts_page(
     request: Request, *, message: str | None = None, error: str | None = None
 ) -> Response:
     async with runtime_of(request).db.session() as db:
-        rows = await accounts.list_accounts(session=db)
+        rows = [account_row(a) for a in await accounts.list_accounts(session=db)]
     context = {"accounts": rows, "message": message, "error": error}
     return await render(request, "admin_accounts.html", context, status_code=422 if error else 200)
 
@@ -71,7 +67,7 @@ async def invite(
     donor_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     try:
-        chosen, region_code, donor = _scope(role, region, donor_id)
+        chosen, region_code, donor = ScopeForm(role=role, region=region, donor_id=donor_id).parsed()
         new = accounts.NewAccount(
             email=email, display_name=display_name, role=chosen, region=region_code, donor_id=donor
         )
@@ -100,7 +96,7 @@ async def change_role(
     donor_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     try:
-        chosen, region_code, donor = _scope(role, region, donor_id)
+        chosen, region_code, donor = ScopeForm(role=role, region=region, donor_id=donor_id).parsed()
         async with runtime_of(request).db.session() as db, db.begin():
             await accounts.change_role(
                 session=db,
@@ -144,5 +140,5 @@ async def deactivate(request: Request, admin: AdminDep, account_id: UUID) -> Res
 @router.get("/sign-ins")
 async def sign_ins_page(request: Request, _admin: AdminDep) -> Response:
     async with runtime_of(request).db.session() as db:
-        events = await accounts.list_sign_in_events(session=db)
-    return await render(request, "admin_sign_ins.html", {"events": events, "event_labels": EVENT_LABELS})
+        rows = [audit_row(event, email) for event, email in await accounts.list_sign_in_events(session=db)]
+    return await render(request, "admin_sign_ins.html", {"events": rows, "event_labels": EVENT_LABELS})

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from services.console.api.frame import CsrfChecked, PersonDep, clients_of, redirect, render
-from services.console.clients import Caller, Notification, NotificationsClient, ServiceUnavailable
+from services.console.clients import Caller, NotificationsClient, ServiceUnavailable
+from services.console.schemas import Notification
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
