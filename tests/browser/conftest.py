@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.browser.console import Console, start_console, stop_console
+from tests.browser.console import CHROMIUM, Console, start_console, stop_console
 from tests.conftest import Infra
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def chromium_path() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from tests.integration.notifications.harness import SMTP_PASSWORD, SMTP_USER, Ma
 from tests.support.infra import BrokerChoice, DatabaseChoice
 from tests.support.stack import ServiceStack, make_stack
 
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LINK = re.compile(r"https?://\S+/set-password\?token=[A-Za-z0-9_\-]+")
 AXE = Axe()
 

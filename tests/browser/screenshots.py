@@ -10,8 +10,7 @@ from pathlib import Path
 from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events.payloads import AllocationProposed
-from tests.browser.conftest import CHROMIUM
-from tests.browser.console import Console, start_console, stop_console
+from tests.browser.console import CHROMIUM, Console, start_console, stop_console
 from tests.factories import allocation_event, request_submitted, request_waitlisted
 from tests.support.infra import BrokerChoice, DatabaseChoice, start_broker, stop_broker
 
