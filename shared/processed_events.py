@@ -121,7 +121,7 @@ async def handle_batch(db: Database, *, group: str, service: str, run: list[Cons
             await connection.execute(
                 PROCESSED_EVENTS_TABLE.insert(), [_row(group, c.record, c.event) for c in fresh]
             )
-        for together in _runs_of_one_batch_handler(fresh):
+        for together in runs_by_batch_handler(fresh):
             first = together[0]
             correlation_ids = {c.event.correlationid for c in together}
             token = bind_correlation_id(first.event.correlationid if len(correlation_ids) == 1 else None)
@@ -144,7 +144,7 @@ async def handle_batch(db: Database, *, group: str, service: str, run: list[Cons
     return outcomes
 
 
-def _runs_of_one_batch_handler(fresh: list[ConsumedEvent]) -> Iterator[list[ConsumedEvent]]:
+def runs_by_batch_handler(fresh: list[ConsumedEvent]) -> Iterator[list[ConsumedEvent]]:
     """Consecutive events sharing a batch handler, together; every other event alone; in order."""
     run: list[ConsumedEvent] = []
     for consumed in fresh:
