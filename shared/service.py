@@ -145,15 +145,20 @@ class Runtime:
         return checks
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: this process's runtime."""
+def runtime_of(request: Request) -> Runtime:
+    """This process's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: this process's runtime (async: no worker-thread hop)."""
+    return runtime_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: a session for one request; the route commits explicitly."""
-    async with get_runtime(request).db.session() as session:
+    async with runtime_of(request).db.session() as session:
         yield session
 
 

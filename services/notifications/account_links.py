@@ -11,9 +11,10 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.models import Delivery
+from services.notifications.models import JOBS_QUEUED, Delivery
 from services.notifications.rendering import render
 from services.notifications.routing import Notice
+from shared.db import announce
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import AccountInvited, AccountLinkIssued, AccountPasswordReset, Payload
 from shared.events.registry import event_type_for
@@ -49,3 +50,4 @@ async def queue_account_link(payload: AccountLinkIssued, *, event: CloudEvent, s
             body=message.body,
         )
     )
+    announce(session, JOBS_QUEUED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.account_links import TEMPLATES as ACCOUNT_LINK_TEMPLATES
@@ -16,7 +18,12 @@ from shared.events.registry import event_type_for
 
 async def notify(payload: Payload, *, event: CloudEvent, session: AsyncSession) -> None:
     """Inbox items and delivery jobs for everyone the routing rules name; nothing is sent here."""
-    await record_notices(session=session, payload=payload, event=event)
+    await record_notices(session=session, consumed=[(payload, event)])
+
+
+async def notify_all(consumed: Sequence[tuple[Payload, CloudEvent]], *, session: AsyncSession) -> None:
+    """``notify`` for consecutive events of one consumer poll, in one fan-out."""
+    await record_notices(session=session, consumed=consumed)
 
 
 HANDLERS: dict[type[Payload], Handler] = {
@@ -31,4 +38,5 @@ def subscription() -> Subscription:
         group="notifications",
         streams=tuple(sorted({event_type_for(t).stream for t in HANDLERS})),
         handlers=HANDLERS,
+        batch_handlers=dict.fromkeys(ROUTED_TYPES, notify_all),
     )

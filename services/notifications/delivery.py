@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications import events
 from services.notifications.account_links import ERASED_BODY, holds_secret
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
-from services.notifications.models import Delivery, DeliveryAttempt, Subscription
+from services.notifications.models import JOBS_QUEUED, Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings, NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
@@ -269,5 +269,5 @@ async def _run_delivery_worker(runtime: Runtime, settings: NotificationsSettings
             master_secret=settings.webhook_master_secret(),
             stopping=runtime.stopping,
         )
-        runtime.db.on_outbox_commit(worker.wake)  # the consumer's transactions that queue jobs emit events
+        runtime.db.on_news(JOBS_QUEUED, worker.wake)  # the consumer's transactions that queue jobs say so
         await worker.run()
