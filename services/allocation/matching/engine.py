@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from services.allocation.matching.exchange import CategoryMarket
 from services.allocation.matching.stock import Distances
-from services.allocation.matching.values import Demand, Proposal, Supply, in_service_order
+from services.allocation.matching.values import Demand, Proposal, Supply, service_order
 
 
 def propose_allocations(
@@ -26,7 +26,7 @@ def propose_allocations(
     distance_km: Callable[[str, str], float],
 ) -> list[Proposal]:
     """Propose free stock for unmet demand, maximising priority-weighted units served."""
-    ranked = in_service_order(d for d in demands if d.unmet > 0)
+    ranked = sorted((d for d in demands if d.unmet > 0), key=service_order)
     distances = Distances(distance_km)
     by_rank: list[list[Proposal]] = [[] for _ in ranked]
     for wanted, ranks, offered in _by_category(ranked, supplies).values():

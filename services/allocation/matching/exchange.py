@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from services.allocation.matching.fit import demand_classes, lot_types_of
 from services.allocation.matching.stock import Distances, FreeStock
-from services.allocation.matching.values import Basis, Demand, Proposal, Reason, Supply
+from services.allocation.matching.values import Basis, Demand, Proposal, Supply, proposal
 
 _Path = tuple[list[int], list[int]]
 
@@ -86,7 +86,7 @@ class CategoryMarket:
         out = []
         for lot, quantity in held.items():
             supply = self.supplies[lot]
-            reason = Reason(
+            reason = (
                 rank,
                 demand.priority,
                 demand.front_line,
@@ -95,7 +95,7 @@ class CategoryMarket:
                 compatible_lots,
                 self.basis[(d, lot)],
             )
-            out.append(Proposal(demand.request_id, supply.lot_id, quantity, reason))
+            out.append(proposal(demand.request_id, supply.lot_id, quantity, reason))
         if len(out) > 1:
             out.sort(key=lambda p: (p.reason.distance_km, p.lot_id))
         return out
@@ -120,12 +120,12 @@ class CategoryMarket:
             return 0
         lot_types, carriers = path
         if not carriers:
-            quantity = min(need, int(self.stock.free_of_type[lot_types[0]]))
+            quantity = min(need, self.stock.free_of_type[lot_types[0]])
             self._take_in_type(d, lot_types[0], quantity, "nearest")
             return quantity
         pairs = list(zip(carriers, lot_types, strict=False))
         held = (self.holdings.units[u][c] for c, u in pairs)
-        quantity = min(need, int(self.stock.free_of_type[lot_types[-1]]), *held)
+        quantity = min(need, self.stock.free_of_type[lot_types[-1]], *held)
         moved = self._release(*pairs[-1], quantity)
         for mover, _, units in moved:
             self._take_in_type(mover, lot_types[-1], units, "moved")
@@ -143,7 +143,7 @@ class CategoryMarket:
         levels = [frontier]
         while frontier.size:
             reached[frontier] = True
-            with_stock = frontier[self.stock.free_of_type[frontier] > 0]
+            with_stock = frontier[self.stock.in_stock[frontier]]
             if with_stock.size:
                 return self._trace(int(with_stock[0]), levels)
             frontier = np.flatnonzero((self.links[frontier] > 0).any(axis=0) & ~reached)

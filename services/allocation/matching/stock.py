@@ -49,9 +49,9 @@ class FreeStock:
         self.supplies, self.distances = supplies, distances
         self.free = [s.free for s in supplies]
         self.ready = [s.available_from.toordinal() for s in supplies]
-        self.free_of_type = np.bincount(lot_type_of, weights=self.free, minlength=len(contention)).astype(
-            np.int64
-        )
+        free_of_type = np.bincount(lot_type_of, weights=self.free, minlength=len(contention)).astype(np.int64)
+        self.free_of_type: list[int] = free_of_type.tolist()
+        self.in_stock = free_of_type > 0  # by lot type, for the exchange search's vector operations
         grouped: dict[tuple[int, str], list[int]] = {}
         for lot, supply in enumerate(supplies):
             grouped.setdefault((lot_type_of[lot], supply.region), []).append(lot)
@@ -129,6 +129,8 @@ class FreeStock:
         self.shelf_free[shelf] -= units
         lot_type = self.shelf_type[shelf]
         self.free_of_type[lot_type] -= units
+        if self.free_of_type[lot_type] == 0:
+            self.in_stock[lot_type] = False
         if free == units:
             front += 1
             while front < len(lots) and self.free[lots[front]] == 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -88,6 +88,37 @@ class Proposal:
     reason: Reason
 
 
+_new = object.__new__
+
+
+def proposal(
+    request_id: UUID,
+    lot_id: UUID,
+    quantity: int,
+    reason: tuple[int, Priority, bool, float, bool, int, Basis],
+) -> Proposal:
+    """`Proposal(request_id, lot_id, quantity, Reason(*reason))` at a third of the cost.
+
+    Frozen dataclasses set each field through `object.__setattr__`; filling the instance dict
+    directly gives equal, equally frozen objects, which matters at 100k proposals per run.
+    """
+    why = _new(Reason)
+    fields = why.__dict__
+    (
+        fields["rank"],
+        fields["priority"],
+        fields["front_line"],
+        fields["distance_km"],
+        fields["available_by_needed_by"],
+        fields["compatible_lots"],
+        fields["basis"],
+    ) = reason
+    made = _new(Proposal)
+    fields = made.__dict__
+    fields["request_id"], fields["lot_id"], fields["quantity"], fields["reason"] = request_id, lot_id, quantity, why
+    return made
+
+
 def service_order(demand: Demand) -> tuple[int, bool, date, datetime, UUID]:
     """Sort key of the order of service: priority, front-line, needed_by, submission."""
     return (
@@ -97,19 +128,6 @@ def service_order(demand: Demand) -> tuple[int, bool, date, datetime, UUID]:
         demand.submitted_at,
         demand.request_id,
     )
-
-
-def in_service_order(demands: Iterable[Demand]) -> list[Demand]:
-    """The demands sorted by `service_order`, in stable passes from the last key to the first.
-
-    Same order as `sorted(demands, key=service_order)`, in about half the time: each pass compares
-    one field instead of tuples that mostly tie on their first three.
-    """
-    ranked = sorted(demands, key=lambda d: d.request_id.int)
-    ranked.sort(key=lambda d: d.submitted_at)
-    ranked.sort(key=lambda d: d.needed_by)
-    ranked.sort(key=lambda d: (PRIORITY_RANK[d.priority], not d.front_line))
-    return ranked
 
 
 def priority_weighted_units(proposals: Sequence[Proposal], demands: Sequence[Demand]) -> int:
