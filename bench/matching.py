@@ -106,7 +106,9 @@ def run_size(size: int, seed: int = SEED) -> dict[str, Any]:
 def run_matching(*, quick: bool) -> Section:
     """1k and 10k requests (and 100k unless quick), each beside first-fit and the LP optimum."""
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
-    section = Section("matching", "3. Matching: engine vs previous engine vs greedy first-fit vs exact LP optimum")
+    section = Section(
+        "matching", "3. Matching: engine vs previous engine vs greedy first-fit vs exact LP optimum"
+    )
     started = time.perf_counter()
     results = []
     for size in sizes:
@@ -201,9 +203,10 @@ def notes(results: list[dict[str, Any]], quick: bool) -> list[str]:
         within = big["engine_gap"] <= TARGET_GAP
         fast = big["engine_cpu_s"] < TARGET_CPU_S
         out.append(
-            f"Target 100k within {TARGET_GAP:.1%} of the optimum in < {TARGET_CPU_S:g} s of CPU: gap "
-            f"{big['engine_gap']:.4%}, {big['engine_cpu_s']:.2f} s of CPU ({big['engine_s']:.2f} s wall on this "
-            f"shared machine; {big['engine_cpu_s'] / big['previous_cpu_s']:.2f}x the previous engine's CPU) — "
+            f"Target 100k within {TARGET_GAP:.1%} of the optimum in < {TARGET_CPU_S:g} s of CPU: "
+            f"gap {big['engine_gap']:.4%}, {big['engine_cpu_s']:.2f} s of CPU "
+            f"({big['engine_s']:.2f} s wall on this shared machine; "
+            f"{big['engine_cpu_s'] / big['previous_cpu_s']:.2f}x the previous engine's CPU) — "
             f"{'met' if within and fast else 'missed'}."
         )
     elif quick:

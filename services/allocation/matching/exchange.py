@@ -12,7 +12,6 @@ left is hopeless, and its later demands are skipped at once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np

@@ -58,7 +58,9 @@ class FreeStock:
         shelves = sorted(grouped.items(), key=lambda kv: (contention[kv[0][0]], kv[0]))
         self.shelf_type = [lot_type for (lot_type, _), _ in shelves]
         self.shelf_region = [region for (_, region), _ in shelves]
-        self.shelf_lots = [sorted(lots, key=lambda lot: (self.ready[lot], supplies[lot].lot_id)) for _, lots in shelves]
+        self.shelf_lots = [
+            sorted(lots, key=lambda lot: (self.ready[lot], supplies[lot].lot_id)) for _, lots in shelves
+        ]
         self.shelf_front = [0] * len(shelves)
         self.shelf_free = [sum(self.free[lot] for lot in lots) for lots in self.shelf_lots]
         self.shelf_ready = [self.ready[lots[0]] for lots in self.shelf_lots]

@@ -115,7 +115,12 @@ def proposal(
     ) = reason
     made = _new(Proposal)
     fields = made.__dict__
-    fields["request_id"], fields["lot_id"], fields["quantity"], fields["reason"] = request_id, lot_id, quantity, why
+    fields["request_id"], fields["lot_id"], fields["quantity"], fields["reason"] = (
+        request_id,
+        lot_id,
+        quantity,
+        why,
+    )
     return made
 
 

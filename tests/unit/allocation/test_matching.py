@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.allocation.matching import Proposal, Reason
-from services.allocation.matching.values import proposal
+from services.allocation.matching import Basis, Priority, Proposal, Reason, values
 from tests.unit.allocation.matching_factories import POSITIONS, TODAY, demand, match, served, supply
 
 
@@ -127,10 +126,10 @@ def test_output_does_not_depend_on_input_order() -> None:
 
 def test_proposal_built_fast_equals_the_dataclass_and_stays_frozen() -> None:
     request, lot = demand().request_id, supply().lot_id
-    why = (3, "high", True, 150.0, False, 2, "moved")
-    built = proposal(request, lot, 4, why)  # type: ignore[arg-type]
-    assert built == Proposal(request, lot, 4, Reason(*why))  # type: ignore[arg-type]
-    assert hash(built) == hash(Proposal(request, lot, 4, Reason(*why)))  # type: ignore[arg-type]
-    assert repr(built) == repr(Proposal(request, lot, 4, Reason(*why)))  # type: ignore[arg-type]
+    why: tuple[int, Priority, bool, float, bool, int, Basis] = (3, "high", True, 150.0, False, 2, "moved")
+    built = values.proposal(request, lot, 4, why)
+    assert built == Proposal(request, lot, 4, Reason(*why))
+    assert hash(built) == hash(Proposal(request, lot, 4, Reason(*why)))
+    assert repr(built) == repr(Proposal(request, lot, 4, Reason(*why)))
     with pytest.raises(AttributeError):
         built.quantity = 5  # type: ignore[misc]

@@ -104,13 +104,15 @@ def test_no_request_is_left_short_while_a_lot_it_fits_serves_a_later_one(
 @given(instances())
 def test_same_proposals_as_the_previous_engine(instance: tuple[list[Demand], list[Supply]]) -> None:
     demands, supplies = instance
-    assert match(demands, supplies) == previous_propose_allocations(demands, supplies, distance_km=distance_km)
+    assert match(demands, supplies) == previous_propose_allocations(
+        demands, supplies, distance_km=distance_km
+    )
 
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 10_000))
 def test_same_proposals_as_the_previous_engine_on_hard_instances(seed: int) -> None:
     demands, supplies = hard_instance(seed, demands=300, categories=2)
-    assert propose_allocations(demands, supplies, distance_km=hard_distance_km) == previous_propose_allocations(
+    assert propose_allocations(
         demands, supplies, distance_km=hard_distance_km
-    )
+    ) == previous_propose_allocations(demands, supplies, distance_km=hard_distance_km)
