@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
+from babel import Locale as BabelLocale
+from babel.numbers import get_currency_precision, list_currencies
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from shared.catalog import all_categories, get_category
@@ -76,3 +79,69 @@ class Strict(BaseModel):
     """Input models reject unknown fields so that typos are reported, not ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- donors and programmes: countries, currencies, amounts of money -----------------------------------
+# ISO 3166-1 alpha-2 and ISO 4217 codes from the CLDR data Babel ships (a dependency already); CLDR also
+# lists groupings such as "EU" or "UN" and the unknown region "ZZ", which are not countries.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ"})
+_COUNTRIES = frozenset(
+    code
+    for code in map(str, BabelLocale("en").territories)
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+_CURRENCIES = frozenset(map(str, list_currencies()))
+COUNTRY_CODES: list[JsonValue] = list(sorted(_COUNTRIES))
+CURRENCY_CODES: list[JsonValue] = list(sorted(_CURRENCIES))
+MONEY_MAX = Decimal("999999999999.99")  # under a trillion: NUMERIC(18, 4) holds it, and so does a double
+
+
+def _known_country(value: str) -> str:
+    if value not in _COUNTRIES:
+        raise ValueError(f"unknown country {value!r}; use an ISO 3166-1 alpha-2 code such as 'JP'")
+    return value
+
+
+def _known_currency(value: str) -> str:
+    if value not in _CURRENCIES:
+        raise ValueError(f"unknown currency {value!r}; use an ISO 4217 code such as 'USD'")
+    return value
+
+
+def _money_text(value: object) -> object:
+    # A bool is an int to Python and 1e3 a float; an amount is a JSON number or a decimal string.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError('must be a decimal number, e.g. 1500000 or "1500000.00"')  # noqa: TRY004
+    return str(value) if isinstance(value, float) else value
+
+
+def currency_digits(currency: str) -> int:
+    """How many decimal places amounts in this currency have (ISO 4217: JPY 0, USD 2, KWD 3)."""
+    return int(get_currency_precision(currency))
+
+
+def check_money_precision(amount: Decimal, currency: str) -> str | None:
+    """Why an amount has more decimal places than its currency allows, or None when it fits."""
+    exponent = amount.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    digits = currency_digits(currency)
+    if places > digits:
+        return f"{currency} amounts have at most {digits} decimal place(s)"
+    return None
+
+
+CountryCode = Annotated[
+    str,
+    Field(min_length=2, max_length=2, examples=["JP"], json_schema_extra={"enum": COUNTRY_CODES}),
+    AfterValidator(_known_country),
+]
+CurrencyCode = Annotated[
+    str,
+    Field(min_length=3, max_length=3, examples=["USD"], json_schema_extra={"enum": CURRENCY_CODES}),
+    AfterValidator(_known_currency),
+]
+MoneyAmount = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(ge=0, le=MONEY_MAX, allow_inf_nan=False, examples=["1500000.00"]),
+]

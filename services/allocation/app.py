@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
-from services.allocation.api import allocations, lots
+from services.allocation.api import allocations, donors, lots
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
 from services.allocation.ledger import StockConflict
@@ -23,7 +23,14 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
     definition = ServiceDefinition(
         name="allocation",
         title="Vidnova allocation service",
-        routers=[lots.router, allocations.router, allocations.matching_router, admin],
+        routers=[
+            lots.router,
+            allocations.router,
+            allocations.matching_router,
+            donors.router,
+            donors.programmes_router,
+            admin,
+        ],
         subscriptions=[consumers.subscription(policy)],
         jobs=[expiry_job(policy, settings.expiry)],
     )

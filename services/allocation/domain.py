@@ -15,6 +15,8 @@ AllocationStatus = Literal[
     "proposed", "approved", "rejected", "expired", "released", "dispatched", "delivered"
 ]
 ALLOCATION_STATUSES: tuple[AllocationStatus, ...] = get_args(AllocationStatus)
+DonorKind = Literal["government", "agency", "company", "ngo"]
+DONOR_KINDS: tuple[DonorKind, ...] = get_args(DonorKind)
 Counter = Literal["proposed", "approved", "dispatched", "delivered", "rejected_on_delivery"]
 
 # SPEC §4: proposed → approved → dispatched → delivered; proposed → rejected | expired;
@@ -140,3 +142,8 @@ def may_dispatch(principal: Principal, *, donor_id: str) -> bool:
 def may_confirm_delivery(principal: Principal, *, region: str) -> bool:
     """SPEC §5: the region admin of the request's region, or a coordinator."""
     return principal.sees_everything or (principal.role == "region_admin" and principal.region == region)
+
+
+def may_read_donor(principal: Principal, *, donor_id: str) -> bool:
+    """Coordinators and admins read every donor and programme; a donor only its own."""
+    return principal.sees_everything or (principal.role == "donor" and principal.donor_id == donor_id)

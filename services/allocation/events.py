@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from services.allocation.models import Allocation, Demand, Lot
+from services.allocation.models import Allocation, Demand, Donor, Lot, Programme
 from shared.events import payloads as p
 
 SOURCE = "allocation"
 _Event = TypeVar("_Event", bound=p.AllocationEvent)
 
 
-def allocation_event(kind: type[_Event], allocation: Allocation, demand: Demand, **details: Any) -> _Event:
-    """An ``allocation.*`` payload: everything a consumer needs, so that none looks anything up."""
+def allocation_event(
+    kind: type[_Event], allocation: Allocation, demand: Demand, donor: Donor | None, **details: Any
+) -> _Event:
+    """An ``allocation.*`` payload: everything a consumer needs, so that none looks anything up.
+
+    ``donor`` is the registered donor of the allocation (None when its id is not registered).
+    """
     return kind.model_validate(
         {
             "allocation_id": allocation.id,
@@ -20,6 +25,8 @@ def allocation_event(kind: type[_Event], allocation: Allocation, demand: Demand,
             "request_ref": demand.ref,
             "lot_id": allocation.lot_id,
             "donor_id": allocation.donor_id,
+            "donor_name_en": donor.name_en if donor is not None else None,
+            "donor_name_uk": donor.name_uk if donor is not None else None,
             "region": allocation.region,
             "settlement": demand.settlement,
             "facility": {"name": demand.facility_name, "kind": demand.facility_kind},
@@ -57,4 +64,51 @@ def registered(lot: Lot) -> p.InventoryRegistered:
         available_from=lot.available_from,
         eligible_regions=lot.eligible_regions,
         notes=lot.notes,
+        programme_id=lot.programme_id,
+        unit_value=lot.unit_value,
+        currency=lot.currency,
     )
+
+
+def donor_registered(donor: Donor) -> p.DonorRegistered:
+    """``donor.registered``: a new donor's names, kind and country."""
+    return p.DonorRegistered(**_donor_fields(donor))
+
+
+def donor_updated(donor: Donor, *, changed: list[str]) -> p.DonorUpdated:
+    """``donor.updated``: the donor as it is now, and which fields the change named."""
+    return p.DonorUpdated(**_donor_fields(donor), changed=changed)
+
+
+def _donor_fields(donor: Donor) -> dict[str, Any]:
+    return {
+        "donor_id": donor.id,
+        "name_en": donor.name_en,
+        "name_uk": donor.name_uk,
+        "kind": donor.kind,
+        "country": donor.country,
+    }
+
+
+def programme_registered(programme: Programme, donor: Donor) -> p.ProgrammeRegistered:
+    """``programme.registered``: a donor's new programme, with the donor's names."""
+    return p.ProgrammeRegistered(**_programme_fields(programme, donor))
+
+
+def programme_updated(programme: Programme, donor: Donor, *, changed: list[str]) -> p.ProgrammeUpdated:
+    """``programme.updated``: the programme as it is now, and which fields the change named."""
+    return p.ProgrammeUpdated(**_programme_fields(programme, donor), changed=changed)
+
+
+def _programme_fields(programme: Programme, donor: Donor) -> dict[str, Any]:
+    return {
+        "programme_id": programme.id,
+        "donor_id": donor.id,
+        "donor_name_en": donor.name_en,
+        "donor_name_uk": donor.name_uk,
+        "name_en": programme.name_en,
+        "name_uk": programme.name_uk,
+        "period": p.Period(start=programme.starts_on, end=programme.ends_on),
+        "budget": p.Money(currency=programme.budget_currency, amount=programme.budget_amount),
+        "implementing_partner": programme.implementing_partner,
+    }

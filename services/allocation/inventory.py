@@ -13,6 +13,7 @@ from services.allocation.events import SOURCE, registered
 from services.allocation.ledger import lot_committed
 from services.allocation.locks import lock_category
 from services.allocation.models import Lot
+from services.allocation.programmes import check_lot_programme
 from services.allocation.rematch import MatchOutcome, rematch
 from services.allocation.schemas import LotCreate
 from services.allocation.settings import Policy
@@ -20,6 +21,7 @@ from shared.auth import Principal
 from shared.catalog import SpecError, get_category, validate_lot_specs
 from shared.db import utcnow
 from shared.events.payloads import InventoryAdjusted, InventoryWithdrawn
+from shared.fields import check_money_precision
 from shared.geography import get_region
 from shared.outbox import emit
 from shared.pagination import fetch_page, where_equal
@@ -35,6 +37,9 @@ async def register_lot(
         specs = validate_lot_specs(body.category, body.specs)
     except SpecError as exc:
         raise invalid_field(f"body.{exc.field}", exc.message) from exc
+    _check_unit_value(body)
+    if body.programme_id is not None:
+        await check_lot_programme(session, programme_id=body.programme_id, donor_id=donor_id)
     now = utcnow()
     lot = Lot(
         donor_id=donor_id,
@@ -46,6 +51,9 @@ async def register_lot(
         available_from=body.available_from or now.date(),
         eligible_regions=sorted(set(body.eligible_regions)) if body.eligible_regions is not None else None,
         notes=body.notes,
+        programme_id=body.programme_id,
+        unit_value=body.unit_value,
+        currency=body.currency,
         created_by=principal.sub,
         created_at=now,
     )
@@ -55,6 +63,19 @@ async def register_lot(
     await session.flush()
     outcome = await rematch(session, category=lot.category, policy=policy, cause=cause, now=now)
     return await _reread(session, lot.id), outcome
+
+
+def _check_unit_value(body: LotCreate) -> None:
+    """A unit value comes with its currency, in that currency's decimal places; a currency with a value."""
+    if body.unit_value is None:
+        if body.currency is not None:
+            raise invalid_field("body.unit_value", "required when currency is given")
+        return
+    if body.currency is None:
+        raise invalid_field("body.currency", "required when unit_value is given")
+    problem = check_money_precision(body.unit_value, body.currency)
+    if problem is not None:
+        raise invalid_field("body.unit_value", problem)
 
 
 def _donor_of_new_lot(principal: Principal, donor_id: str | None) -> str:

@@ -26,6 +26,7 @@ from services.allocation.domain import (
     may_read_allocation,
     unit_moves,
 )
+from services.allocation.donors import find_donor
 from services.allocation.events import SOURCE, allocation_event
 from services.allocation.locks import lock_category
 from services.allocation.models import Allocation, Demand, Lot
@@ -74,7 +75,13 @@ async def approve(*, session: AsyncSession, allocation_id: UUID, principal: Prin
     await _advance(session, allocation, "approved", now=now, approved_at=now, approved_by=principal.sub)
     emit(
         session,
-        allocation_event(p.AllocationApproved, allocation, demand, approved_by=principal.sub),
+        allocation_event(
+            p.AllocationApproved,
+            allocation,
+            demand,
+            await find_donor(session, allocation.donor_id),
+            approved_by=principal.sub,
+        ),
         source=SOURCE,
     )
     return Moved(allocation, demand)
@@ -96,7 +103,12 @@ async def reject(
         rejection_reason=reason,
     )
     payload = allocation_event(
-        p.AllocationRejected, allocation, demand, reason=reason, rejected_by=principal.sub
+        p.AllocationRejected,
+        allocation,
+        demand,
+        await find_donor(session, allocation.donor_id),
+        reason=reason,
+        rejected_by=principal.sub,
     )
     cause = emit(session, payload, source=SOURCE)
     return Moved(
@@ -139,7 +151,9 @@ async def dispatch(
         "eta": shipment.eta,
         "serials": list(shipment.serials),
     }
-    emit(session, allocation_event(p.AllocationDispatched, allocation, demand, **details), source=SOURCE)
+    donor = await find_donor(session, allocation.donor_id)
+    payload = allocation_event(p.AllocationDispatched, allocation, demand, donor, **details)
+    emit(session, payload, source=SOURCE)
     return Moved(allocation, demand)
 
 
@@ -170,6 +184,7 @@ async def deliver(
         p.AllocationDelivered,
         allocation,
         demand,
+        await find_donor(session, allocation.donor_id),
         received_quantity=receipt.received_quantity,
         rejected_quantity=receipt.rejected_quantity,
         note=receipt.note,
@@ -217,7 +232,13 @@ async def expire_due(
     for allocation in expired:
         demand = await _demand_of(session, allocation)
         await _advance(session, allocation, "expired", now=now, expired_at=now)
-        payload = allocation_event(p.AllocationExpired, allocation, demand, proposed_at=allocation.created_at)
+        payload = allocation_event(
+            p.AllocationExpired,
+            allocation,
+            demand,
+            await find_donor(session, allocation.donor_id),
+            proposed_at=allocation.created_at,
+        )
         emit(session, payload, source=SOURCE)
     if not expired:
         return [], MatchOutcome()
@@ -238,7 +259,13 @@ async def release_all(
     released = list(held.all())
     for allocation in released:
         await _advance(session, allocation, "released", now=now, released_at=now, release_reason=reason)
-        payload = allocation_event(p.AllocationReleased, allocation, demand, reason=reason)
+        payload = allocation_event(
+            p.AllocationReleased,
+            allocation,
+            demand,
+            await find_donor(session, allocation.donor_id),
+            reason=reason,
+        )
         emit(session, payload, source=SOURCE, caused_by=cause)
     return released
 

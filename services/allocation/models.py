@@ -8,19 +8,22 @@ of instances, no committed transaction can leave a lot or a demand over-allocate
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from services.allocation.domain import ALLOCATION_STATUSES
+from services.allocation.domain import ALLOCATION_STATUSES, DONOR_KINDS
 from shared.db import UTCDateTime, utcnow
 from shared.idempotency import IdempotencyRecord  # noqa: F401  (this service keeps idempotency keys)
 
 LOT_COMMITTED_SQL = "proposed + approved + dispatched + delivered + rejected_on_delivery"
 DEMAND_COMMITTED_SQL = "proposed + approved + dispatched + delivered"
+MONEY = sa.Numeric(18, 4)  # amounts up to shared.fields.MONEY_MAX, in any currency's minor units
 STATUSES_SQL = ", ".join(f"'{status}'" for status in ALLOCATION_STATUSES)
+DONOR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in DONOR_KINDS)
 
 
 class Demand(SQLModel, table=True):
@@ -92,6 +95,10 @@ class Lot(SQLModel, table=True):
     available_from: date
     eligible_regions: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     notes: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    # The donor's programme these units come from, and what one unit is worth (both optional).
+    programme_id: str | None = Field(default=None, max_length=64, index=True)
+    unit_value: Decimal | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    currency: str | None = Field(default=None, max_length=3)
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
@@ -153,3 +160,40 @@ class Allocation(SQLModel, table=True):
     received_quantity: int | None = None
     rejected_quantity: int | None = None
     delivery_note: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+
+
+class Donor(SQLModel, table=True):
+    """A government, agency, company or NGO that gives equipment; lots name it by ``id``."""
+
+    __tablename__ = "donors"
+    __table_args__ = (sa.CheckConstraint(f"kind IN ({DONOR_KINDS_SQL})", name="ck_donors_kind"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    name_en: str = Field(max_length=200)
+    name_uk: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    country: str = Field(max_length=2)
+    contact_emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Programme(SQLModel, table=True):
+    """A donor's funded programme (a grant phase, a project): its period, budget and implementing partner."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (sa.CheckConstraint("ends_on >= starts_on", name="ck_programmes_period"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    donor_id: str = Field(foreign_key="donors.id", max_length=64, index=True)
+    name_en: str = Field(max_length=300)
+    name_uk: str = Field(max_length=300)
+    starts_on: date
+    ends_on: date
+    budget_amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    budget_currency: str = Field(max_length=3)
+    implementing_partner: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

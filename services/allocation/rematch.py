@@ -23,9 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import ledger, matching
 from services.allocation.domain import waitlist_reason
+from services.allocation.donors import donors_by_id
 from services.allocation.events import SOURCE, allocation_event, waitlisted
 from services.allocation.locks import lock_category
-from services.allocation.models import Allocation, Demand, Lot
+from services.allocation.models import Allocation, Demand, Donor, Lot
 from services.allocation.settings import Policy
 from shared.actor import current_actor, is_system_actor, system_actor
 from shared.db import flushed_connection, utcnow
@@ -77,7 +78,10 @@ async def rematch(
             by_lot[proposal.lot_id] += proposal.quantity
             taken[proposal.request_id] += proposal.quantity
         await ledger.reserve(session, lots=by_lot, demands=taken)
-        outcome.proposed = _record(session, proposals, demands, lots, policy=policy, cause=cause, now=now)
+        donors = await donors_by_id(session, {lots[proposal.lot_id].donor_id for proposal in proposals})
+        outcome.proposed = _record(
+            session, proposals, demands, lots, donors, policy=policy, cause=cause, now=now
+        )
     await _report_waitlist(session, demands, taken, cause=cause, outcome=outcome)
     return outcome
 
@@ -171,6 +175,7 @@ def _record(
     proposals: list[matching.Proposal],
     demands: dict[UUID, Demand],
     lots: dict[UUID, Lot],
+    donors: dict[str, Donor],
     *,
     policy: Policy,
     cause: CloudEvent | None,
@@ -195,7 +200,12 @@ def _record(
         )
         session.add(allocation)
         payload = allocation_event(
-            AllocationProposed, allocation, demand, reason=allocation.reason, expires_at=allocation.expires_at
+            AllocationProposed,
+            allocation,
+            demand,
+            donors.get(lot.donor_id),
+            reason=allocation.reason,
+            expires_at=allocation.expires_at,
         )
         emit(session, payload, source=SOURCE, caused_by=cause, actor=matching_actor())
         recorded.append(allocation)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
-from services.allocation.domain import AllocationStatus
+from services.allocation.domain import AllocationStatus, DonorKind
 from shared.events.payloads import FacilityKind
-from shared.fields import REGION_CODES, CategoryName, IsoDate, RegionCode, Strict, Text
+from shared.fields import (
+    REGION_CODES,
+    CategoryName,
+    CountryCode,
+    CurrencyCode,
+    IsoDate,
+    MoneyAmount,
+    RegionCode,
+    Strict,
+    Text,
+    check_money_precision,
+)
 from shared.identifiers import DonorId
 from shared.problems import problem_responses
 
@@ -52,6 +64,11 @@ class LotCreate(Strict):
         default=None, min_length=1, max_length=len(REGION_CODES), description="null: any region"
     )
     notes: Text | None = Field(default=None, max_length=4000)
+    programme_id: DonorId | None = Field(
+        default=None, examples=["jica-emergency-recovery-2"], description="A programme of the lot's donor"
+    )
+    unit_value: MoneyAmount | None = Field(default=None, description="What one unit is worth; needs currency")
+    currency: CurrencyCode | None = Field(default=None, description="ISO 4217 code of unit_value")
 
 
 class LotPatch(Strict):
@@ -110,6 +127,9 @@ class LotOut(BaseModel):
     available_from: date
     eligible_regions: list[str] | None
     notes: str | None
+    programme_id: str | None
+    unit_value: str | None = Field(description="Decimal text, in currency")
+    currency: str | None
     status: Literal["active", "withdrawn"]
     quantities: LotQuantitiesOut
     created_by: str
@@ -192,3 +212,171 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             409: "Conflicts with the current status or quantities, or an earlier use of the Idempotency-Key"
         },
     )
+
+
+# --- donors and programmes ----------------------------------------------------------------------------
+
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+ProgrammeName = Annotated[Text, Field(min_length=1, max_length=300)]
+
+
+def reject_null(value: object) -> object:
+    """A PATCH field that has no null value: omitted keeps the value, null is a 422 naming the field."""
+    if value is None:
+        raise ValueError("must not be null; omit the field to keep its value")
+    return value
+
+
+ContactEmails = Annotated[list[EmailStr], Field(max_length=20, examples=[["ukraine@jica.example"]])]
+
+
+class PeriodIn(Strict):
+    start: IsoDate
+    end: IsoDate
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"must not be before the start ({start.isoformat()})")
+        return end
+
+
+class MoneyIn(Strict):
+    """An amount of money: the currency first, so that the amount's decimal places can be checked."""
+
+    currency: CurrencyCode
+    amount: MoneyAmount
+
+    @field_validator("amount")
+    @classmethod
+    def _fits_currency(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")
+        problem = check_money_precision(amount, currency) if currency is not None else None
+        if problem is not None:
+            raise ValueError(problem)
+        return amount
+
+
+class DonorCreate(Strict):
+    """Body of ``POST /v1/donors`` (admin)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "jica",
+                    "name_en": "Japan International Cooperation Agency (JICA)",
+                    "name_uk": "Японське агентство міжнародного співробітництва (JICA)",
+                    "kind": "government",
+                    "country": "JP",
+                    "contact_emails": ["ukraine@jica.example"],
+                }
+            ]
+        }
+    )
+
+    id: DonorId
+    name_en: Name
+    name_uk: Name
+    kind: DonorKind
+    country: CountryCode
+    contact_emails: ContactEmails = Field(default_factory=list)
+
+
+class DonorPatch(Strict):
+    """Body of ``PATCH /v1/donors/{id}``: the fields to change (null is not a value for any of them)."""
+
+    name_en: Name | None = None
+    name_uk: Name | None = None
+    kind: DonorKind | None = None
+    country: CountryCode | None = None
+    contact_emails: ContactEmails | None = None
+
+    _not_null = field_validator("name_en", "name_uk", "kind", "country", "contact_emails", mode="before")(
+        reject_null
+    )
+
+
+class DonorOut(BaseModel):
+    id: str
+    name_en: str
+    name_uk: str
+    kind: DonorKind
+    country: str
+    contact_emails: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class DonorPage(BaseModel):
+    items: list[DonorOut]
+    next_cursor: str | None
+
+
+class ProgrammeCreate(Strict):
+    """Body of ``POST /v1/programmes`` (admin)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "jica-emergency-recovery-2",
+                    "donor_id": "jica",
+                    "name_en": "Emergency Recovery Programme, phase 2",
+                    "name_uk": "Програма екстреного відновлення, фаза 2",
+                    "period": {"start": "2024-03-01", "end": "2026-12-31"},
+                    "budget": {"currency": "JPY", "amount": "9000000000"},
+                    "implementing_partner": "JICA Ukraine Office",
+                }
+            ]
+        }
+    )
+
+    id: DonorId
+    donor_id: DonorId
+    name_en: ProgrammeName
+    name_uk: ProgrammeName
+    period: PeriodIn
+    budget: MoneyIn
+    implementing_partner: Name | None = None
+
+
+class ProgrammePatch(Strict):
+    """Body of ``PATCH /v1/programmes/{id}``: the fields to change; a period or budget is replaced whole."""
+
+    name_en: ProgrammeName | None = None
+    name_uk: ProgrammeName | None = None
+    period: PeriodIn | None = None
+    budget: MoneyIn | None = None
+    implementing_partner: Name | None = Field(default=None, description="null clears it")
+
+    _not_null = field_validator("name_en", "name_uk", "period", "budget", mode="before")(reject_null)
+
+
+class PeriodOut(BaseModel):
+    start: date
+    end: date
+
+
+class MoneyOut(BaseModel):
+    currency: str
+    amount: str = Field(description='Decimal text in the currency\'s minor units, e.g. "1500000.00"')
+
+
+class ProgrammeOut(BaseModel):
+    id: str
+    donor_id: str
+    name_en: str
+    name_uk: str
+    period: PeriodOut
+    budget: MoneyOut
+    implementing_partner: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProgrammePage(BaseModel):
+    items: list[ProgrammeOut]
+    next_cursor: str | None

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
-from services.allocation.models import Allocation, Demand, Lot
-from services.allocation.schemas import AllocationOut, FacilityOut, LocationOut, LotOut, LotQuantitiesOut
+from services.allocation.models import Allocation, Demand, Donor, Lot, Programme
+from services.allocation.schemas import (
+    AllocationOut,
+    DonorOut,
+    FacilityOut,
+    LocationOut,
+    LotOut,
+    LotQuantitiesOut,
+    MoneyOut,
+    PeriodOut,
+    ProgrammeOut,
+)
 from services.allocation.settings import Policy
+from shared.fields import currency_digits
 
 
 async def get_policy(request: Request) -> Policy:
@@ -33,6 +45,9 @@ def lot_out(lot: Lot) -> LotOut:
         available_from=lot.available_from,
         eligible_regions=lot.eligible_regions,
         notes=lot.notes,
+        programme_id=lot.programme_id,
+        unit_value=money_text(lot.unit_value, lot.currency) if lot.unit_value is not None else None,
+        currency=lot.currency,
         status=status,
         quantities=LotQuantitiesOut(
             total=lot.quantity,
@@ -61,4 +76,33 @@ def allocation_out(allocation: Allocation, demand: Demand) -> AllocationOut:
                 {"name": demand.facility_name, "kind": demand.facility_kind}
             ),
         }
+    )
+
+
+def money_text(amount: Decimal, currency: str | None) -> str:
+    """An amount as decimal text with its currency's decimal places (``1500000.00`` USD, ``9000000`` JPY)."""
+    digits = currency_digits(currency) if currency else 2
+    return f"{Decimal(amount):.{digits}f}"
+
+
+def donor_out(donor: Donor) -> DonorOut:
+    """The public shape of a donor."""
+    return DonorOut.model_validate(donor.model_dump())
+
+
+def programme_out(programme: Programme) -> ProgrammeOut:
+    """The public shape of a programme."""
+    return ProgrammeOut(
+        id=programme.id,
+        donor_id=programme.donor_id,
+        name_en=programme.name_en,
+        name_uk=programme.name_uk,
+        period=PeriodOut(start=programme.starts_on, end=programme.ends_on),
+        budget=MoneyOut(
+            currency=programme.budget_currency,
+            amount=money_text(programme.budget_amount, programme.budget_currency),
+        ),
+        implementing_partner=programme.implementing_partner,
+        created_at=programme.created_at,
+        updated_at=programme.updated_at,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -149,6 +150,9 @@ class InventoryRegistered(Payload):
     available_from: date
     eligible_regions: list[str] | None
     notes: str | None = None
+    programme_id: str | None = None
+    unit_value: Decimal | None = Field(default=None, description="What one unit is worth, in currency")
+    currency: str | None = None
 
 
 class InventoryAdjusted(Payload):
@@ -164,6 +168,55 @@ class InventoryWithdrawn(Payload):
     withdrawn_quantity: int = Field(ge=0)
 
 
+# --- allocation service: donors and programmes ----------------------------------------------------
+
+DonorKind = Literal["government", "agency", "company", "ngo"]
+
+
+class DonorRegistered(Payload):
+    """An admin registered a donor (its contact e-mails stay in the allocation service)."""
+
+    donor_id: str
+    name_en: str
+    name_uk: str
+    kind: DonorKind
+    country: str
+
+
+class DonorUpdated(DonorRegistered):
+    """A donor's names, kind or country as they are after an admin's change."""
+
+    changed: list[str] = Field(description="The fields the change named")
+
+
+class Money(Payload):
+    currency: str
+    amount: Decimal
+
+
+class Period(Payload):
+    start: date
+    end: date
+
+
+class ProgrammeRegistered(Payload):
+    programme_id: str
+    donor_id: str
+    donor_name_en: str
+    donor_name_uk: str
+    name_en: str
+    name_uk: str
+    period: Period
+    budget: Money
+    implementing_partner: str | None = None
+
+
+class ProgrammeUpdated(ProgrammeRegistered):
+    """A programme as it is after an admin's change."""
+
+    changed: list[str] = Field(description="The fields the change named")
+
+
 # --- allocation service: allocations -----------------------------------------------------------
 
 
@@ -175,6 +228,9 @@ class AllocationEvent(Payload):
     request_ref: str
     lot_id: UUID
     donor_id: str
+    # The donor's names when it is registered (null otherwise, and in events from before the registry).
+    donor_name_en: str | None = None
+    donor_name_uk: str | None = None
     region: str
     settlement: str
     facility: Facility

@@ -44,6 +44,11 @@ def _types() -> dict[str, EventType]:
         EventType("inventory.registered", 1, p.InventoryRegistered, "inventory", "lot_id"),
         EventType("inventory.adjusted", 1, p.InventoryAdjusted, "inventory", "lot_id"),
         EventType("inventory.withdrawn", 1, p.InventoryWithdrawn, "inventory", "lot_id"),
+        # The registry of donors rides the inventory stream: donors are who inventory belongs to.
+        EventType("donor.registered", 1, p.DonorRegistered, "inventory", "donor_id"),
+        EventType("donor.updated", 1, p.DonorUpdated, "inventory", "donor_id"),
+        EventType("programme.registered", 1, p.ProgrammeRegistered, "inventory", "programme_id"),
+        EventType("programme.updated", 1, p.ProgrammeUpdated, "inventory", "programme_id"),
         EventType("allocation.proposed", 1, p.AllocationProposed, "allocations", "request_id"),
         EventType("allocation.approved", 1, p.AllocationApproved, "allocations", "request_id"),
         EventType("allocation.rejected", 1, p.AllocationRejected, "allocations", "request_id"),
