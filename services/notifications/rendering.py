@@ -126,6 +126,20 @@ def _category(context: Context, name: str) -> str:
 
 
 @pass_context
+def _donor(context: Context, payload: Any) -> str:
+    """The donor's name in the notice's language when the event carries it, else its id.
+
+    English templates use it on its own ("from JICA"), so an unnamed donor is "donor jica" there;
+    Ukrainian ones keep the noun in the case the sentence needs ("від донора JICA").
+    """
+    locale = _locale(context)
+    name = getattr(payload, f"donor_name_{locale}", None)
+    if name:
+        return str(name)
+    return f"donor {payload.donor_id}" if locale == "en" else str(payload.donor_id)
+
+
+@pass_context
 def _term(context: Context, value: str, group: str) -> str:
     names: dict[str, str] = _terms(_locale(context))[group]
     return names.get(value, value)
@@ -161,6 +175,7 @@ def _environment() -> Environment:
         units=_units,
         region=_region,
         category=_category,
+        donor=_donor,
         term=_term,
         date=_date,
         datetime=_datetime,

@@ -157,3 +157,26 @@ def test_every_rule_renders_a_one_line_title_and_a_body(rule: Rule, locale: Loca
 )  # fmt: skip
 def test_language_is_chosen_from_accept_language(header: str | None, locale: str) -> None:
     assert negotiate_locale(header) == locale
+
+
+def test_notices_name_a_registered_donor_in_the_notice_language() -> None:
+    named = {"donor_name_en": "JICA", "donor_name_uk": "Японське агентство JICA"}
+    delivered = allocation_event(AllocationDelivered, received_quantity=2, rejected_quantity=0, **named)
+    en = render(notice(delivered, "delivery_recorded"), "en")
+    uk = render(notice(delivered, "delivery_recorded"), "uk")
+    assert " from JICA (generator)" in en.body
+    assert "від донора Японське агентство JICA (генератор)" in uk.body
+    proposed = allocation_event(AllocationProposed, **named)
+    assert render(notice(proposed, "proposal_awaiting_approval"), "en").title.endswith("from JICA")
+    assert (
+        "Донор Японське агентство JICA пропонує"
+        in render(notice(proposed, "proposal_awaiting_approval"), "uk").body
+    )
+    for message in (en, uk):
+        assert "jica" not in message.body
+
+
+def test_notices_fall_back_to_the_donor_id_when_the_donor_is_not_registered() -> None:
+    dispatched = allocation_event(AllocationDispatched, quantity=1)
+    en = render(notice(dispatched, "shipment_on_its_way"), "en")
+    assert "Shipment from donor jica: 1 unit of generator for request UA63-2026-000001" in en.body
