@@ -1,6 +1,7 @@
 """`vidnova seed`: the demo scenario, loaded through the public HTTP APIs; running it again creates nothing.
 
-Donors (JICA, UNDP and a private company) register gas turbines, autotransformers, cogeneration units,
+An admin registers the donors (JICA, UNDP and a private company) and their programmes (illustrative
+periods and budgets); the donors register gas turbines, autotransformers, cogeneration units,
 generators, pumps and machinery; regional administrations of Kharkiv, Kherson, Mykolaiv, Odesa, Kyiv,
 Sumy, Chernihiv and Zaporizhzhia file requests. Every item carries its own ``Idempotency-Key`` under a
 stable caller, so a second run gets the original responses back. Then one proposal is walked through
@@ -28,8 +29,10 @@ KEY_REUSED = "Idempotency key reused"
 
 @dataclass(frozen=True)
 class Scenario:
-    """The demo data (``vidnova/data/demo_scenario.json``): lots, requests, and which request to walk."""
+    """The demo data (``vidnova/data/demo_scenario.json``): donors with their programmes, lots, requests,
+    and which request to walk."""
 
+    donors: list[dict[str, Any]]
     lots: list[dict[str, Any]]
     requests: list[dict[str, Any]]
     walk: str
@@ -39,7 +42,24 @@ class Scenario:
         """Read the scenario shipped with the package."""
         text = (files("vidnova") / "data" / "demo_scenario.json").read_text(encoding="utf-8")
         document = json.loads(text)
-        return cls(lots=document["lots"], requests=document["requests"], walk=document["walk"])
+        return cls(
+            donors=document["donors"],
+            lots=document["lots"],
+            requests=document["requests"],
+            walk=document["walk"],
+        )
+
+    def donor_body(self, donor: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/donors`` body of a donor."""
+        return {name: value for name, value in donor.items() if name != "programmes"}
+
+    def programme_bodies(self) -> list[dict[str, Any]]:
+        """``POST /v1/programmes`` bodies of every donor's programmes."""
+        return [
+            {**programme, "donor_id": donor["id"]}
+            for donor in self.donors
+            for programme in donor["programmes"]
+        ]
 
     def lot_body(self, lot: dict[str, Any]) -> dict[str, Any]:
         """``POST /v1/lots`` body of a lot (its donor registers it; no dates, so the body never changes)."""
@@ -55,13 +75,16 @@ class Scenario:
 class SeedReport:
     """What a seed run did."""
 
-    lots: Counter[str] = field(default_factory=Counter)  # created | existing
+    donors: Counter[str] = field(default_factory=Counter)  # created | existing
+    programmes: Counter[str] = field(default_factory=Counter)
+    lots: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
     walked: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the banner."""
         return (
+            f"{sum(self.donors.values())} donors, {sum(self.programmes.values())} programmes, "
             f"{sum(self.lots.values())} lots ({self.lots['created']} new), "
             f"{sum(self.requests.values())} requests ({self.requests['created']} new)"
             + (f"; one allocation walked: {' → '.join(self.walked)}" if self.walked else "")
@@ -114,6 +137,17 @@ async def seed(
     seeder = Seeder(requests_url=requests_url, allocation_url=allocation_url, secret=secret)
     report = SeedReport()
     try:
+        for donor in scenario.donors:
+            body = scenario.donor_body(donor)
+            outcome = await seeder.post_once(
+                "allocation", "/v1/donors", body, key=f"donor-{donor['id']}", role="admin"
+            )
+            report.donors[outcome] += 1
+        for programme in scenario.programme_bodies():
+            outcome = await seeder.post_once(
+                "allocation", "/v1/programmes", programme, key=f"programme-{programme['id']}", role="admin"
+            )
+            report.programmes[outcome] += 1
         for lot in scenario.lots:
             outcome = await seeder.post_once(
                 "allocation",

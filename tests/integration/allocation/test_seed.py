@@ -38,6 +38,8 @@ async def test_seed_loads_the_scenario_once_and_walks_one_allocation_to_delivery
     scenario = Scenario.load()
     urls = {"requests_url": fresh.url("requests"), "allocation_url": fresh.url("allocation")}
     first = await seed(**urls, secret=fresh.secret)
+    assert first.donors == {"created": 3}
+    assert first.programmes == {"created": len(scenario.programme_bodies())}
     assert first.lots == {"created": len(scenario.lots)}
     assert first.requests == {"created": len(scenario.requests)}
     assert first.walked == ["approved", "dispatched", "delivered"]
@@ -54,6 +56,8 @@ async def test_seed_loads_the_scenario_once_and_walks_one_allocation_to_delivery
     )
     before = await _counts(fresh)
     again = await seed(**urls, secret=fresh.secret)
+    assert again.donors == {"existing": 3}
+    assert again.programmes == {"existing": len(scenario.programme_bodies())}
     assert again.lots == {"existing": len(scenario.lots)}
     assert again.requests == {"existing": len(scenario.requests)}
     assert again.walked == []  # already delivered
@@ -68,3 +72,24 @@ async def _statuses(stack: ServiceStack) -> list[tuple[str, int]]:
     return sorted(
         ((item["status"], item["quantities"]["delivered"]) for item in items), key=lambda s: (s[1], s[0])
     )
+
+
+async def test_seeded_donors_have_their_names_and_programmes_and_lots_name_them(fresh: ServiceStack) -> None:
+    await seed(
+        requests_url=fresh.url("requests"), allocation_url=fresh.url("allocation"), secret=fresh.secret
+    )
+    async with fresh.client("allocation", "coordinator") as allocation:
+        donors = {d["id"]: d for d in (await allocation.get("/v1/donors")).json()["items"]}
+        programmes = {p["id"]: p for p in (await allocation.get("/v1/programmes")).json()["items"]}
+        lots = (await allocation.get("/v1/lots", params={"limit": 200})).json()["items"]
+    assert donors["jica"]["name_en"] == "Japan International Cooperation Agency (JICA)"
+    assert (donors["jica"]["kind"], donors["jica"]["country"]) == ("government", "JP")
+    assert donors["undp"]["kind"] == "agency"
+    assert {p["donor_id"] for p in programmes.values()} == {"jica", "undp"}
+    assert programmes["jica-erp-2"]["budget"] == {"currency": "JPY", "amount": "15000000000"}
+    turbines = next(lot for lot in lots if lot["category"] == "gas_turbine")
+    assert (turbines["programme_id"], turbines["currency"]) == ("jica-erp-2", "JPY")
+    assert all(lot["unit_value"] is not None for lot in lots)
+    for lot in lots:
+        if lot["programme_id"] is not None:
+            assert programmes[lot["programme_id"]]["donor_id"] == lot["donor_id"]
