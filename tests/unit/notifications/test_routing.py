@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -19,13 +20,19 @@ from shared.events.payloads import (
     AllocationProposed,
     AllocationRejected,
     AllocationReleased,
+    DonorRegistered,
+    DonorUpdated,
     InventoryAdjusted,
     InventoryRegistered,
     InventoryWithdrawn,
     Location,
+    Money,
     NotificationDelivered,
     NotificationFailed,
     Payload,
+    Period,
+    ProgrammeRegistered,
+    ProgrammeUpdated,
     RequestCancelled,
     RequestFulfilled,
     RequestUpdated,
@@ -50,6 +57,13 @@ OUTCOME = {
 }
 
 # (payload, {(audience, template)}) — the whole of SPEC §5 "Who is told", one row per case.
+DONOR = {"donor_id": "jica", "name_en": "JICA", "name_uk": "JICA", "kind": "government", "country": "JP"}
+PROGRAMME = {
+    "programme_id": "jica-erp-2", "donor_id": "jica", "donor_name_en": "JICA", "donor_name_uk": "JICA",
+    "name_en": "Emergency Recovery Programme, phase 2", "name_uk": "Програма екстреного відновлення, фаза 2",
+    "period": Period(start=date(2024, 3, 1), end=date(2026, 12, 31)),
+    "budget": Money(currency="JPY", amount=Decimal("15000000000")),
+}  # fmt: skip
 TABLE: list[tuple[str, Payload, set[tuple[str, str]]]] = [
     (
         "critical request submitted",
@@ -121,6 +135,11 @@ TABLE: list[tuple[str, Payload, set[tuple[str, str]]]] = [
     ),
     ("lot adjusted", InventoryAdjusted(lot_id=LOT, donor_id="jica", quantity=2, previous_quantity=3), set()),
     ("lot withdrawn", InventoryWithdrawn(lot_id=LOT, donor_id="jica", withdrawn_quantity=2), set()),
+    # The donor registry's events tell no one (notices carry the donor's names from allocation events).
+    ("donor registered", DonorRegistered(**DONOR), set()),
+    ("donor updated", DonorUpdated(**DONOR, changed=["name_en"]), set()),
+    ("programme registered", ProgrammeRegistered(**PROGRAMME), set()),
+    ("programme updated", ProgrammeUpdated(**PROGRAMME, changed=["budget"]), set()),
     ("notification delivered", NotificationDelivered(**OUTCOME), set()),
     ("notification failed", NotificationFailed(**OUTCOME, error="HTTP 500"), set()),
     # Account links go to the one person named in the event, never to an audience's inbox.

@@ -32,6 +32,8 @@ SPEC_TYPES = {
     "allocation.released", "allocation.dispatched", "allocation.delivered",
     "notification.delivered", "notification.failed",
     "account.invited", "account.password_reset",
+    # Beyond SPEC §6's list: the donor registry (issue #18; docs/contract-notes.md).
+    "donor.registered", "donor.updated", "programme.registered", "programme.updated",
 }  # fmt: skip
 
 
