@@ -156,3 +156,27 @@ def _restored_lot(category: str, specs: dict[str, Any], region: str) -> Lot:
         eligible_regions=[region],
         created_by="restore",
     )
+
+
+async def test_the_registry_events_name_the_admin_who_made_the_change(desk: Desk) -> None:
+    donor_id, programme_id = f"actor-{uuid.uuid4().hex[:8]}", f"actor-prog-{uuid.uuid4().hex[:8]}"
+    programme = {
+        "id": programme_id, "donor_id": donor_id, "name_en": "Phase 1", "name_uk": "Фаза 1",
+        "period": {"start": "2025-01-01", "end": "2025-12-31"}, "budget": {"currency": "EUR", "amount": 1000},
+    }  # fmt: skip
+    async with desk.client("allocation", "admin") as admin:
+        donor = {"id": donor_id, "name_en": "Caritas", "name_uk": "Карітас", "kind": "ngo", "country": "DE"}
+        assert (await admin.post("/v1/donors", json=donor)).status_code == 201
+        assert (await admin.patch(f"/v1/donors/{donor_id}", json={"name_en": "B"})).status_code == 200
+        assert (await admin.post("/v1/programmes", json=programme)).status_code == 201
+        assert (
+            await admin.patch(f"/v1/programmes/{programme_id}", json={"name_uk": "Ф1"})
+        ).status_code == 200
+    assert await actors(desk, "allocation", donor_id) == [
+        ("donor.registered", "admin:desk"),
+        ("donor.updated", "admin:desk"),
+    ]
+    assert await actors(desk, "allocation", programme_id) == [
+        ("programme.registered", "admin:desk"),
+        ("programme.updated", "admin:desk"),
+    ]
