@@ -151,7 +151,8 @@ async def get_outbox(
     _: Admin,
     session: SessionDep,
     type: Annotated[
-        str | None, Query(max_length=120, description="e.g. vidnova.request.submitted.v1")
+        str | None,
+        Query(max_length=120, pattern=r"^[a-z0-9._-]+$", description="e.g. vidnova.request.submitted.v1"),
     ] = None,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -130,7 +129,7 @@ def _encode_cursor(row_id: str) -> str:
 def _decode_cursor(cursor: str) -> str:
     try:
         row_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII cursor
         row_id = ""
     if not re.fullmatch(DONOR_ID_PATTERN, row_id):
         raise invalid_field("query.cursor", "not a cursor this list returned")

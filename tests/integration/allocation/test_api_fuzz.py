@@ -43,8 +43,9 @@ async def fuzzed(infra: Infra) -> AsyncIterator[ServiceStack]:
         {"sub": "coord-1", "role": "coordinator"},
         {"sub": "jica-desk", "role": "donor", "donor_id": "jica"},
         {"sub": "kharkiv-admin", "role": "region_admin", "region": "UA-63"},
+        {"sub": "ops-1", "role": "admin"},  # the only writer of the donor registry
     ],
-    ids=["coordinator", "donor", "region_admin"],
+    ids=["coordinator", "donor", "region_admin", "admin"],
 )
 async def test_allocation_api_survives_schemathesis(fuzzed: ServiceStack, claims: dict[str, str]) -> None:
     token = mint_token(secret=fuzzed.secret, **claims)  # type: ignore[arg-type]
