@@ -286,3 +286,20 @@ async def test_allocation_events_of_an_unregistered_donor_carry_no_names(desk: D
     proposed = dict(await desk.published(request["id"]))["allocation.proposed"]
     assert proposed["donor_name_en"] is None
     assert proposed["donor_name_uk"] is None
+
+
+async def test_registry_ids_take_64_characters_and_refuse_65(desk: Desk) -> None:
+    donor_id, programme_id = new_id("d").ljust(64, "x"), new_id("p").ljust(64, "y")
+    async with admin(desk) as client:
+        too_long = await client.post("/v1/donors", json=donor_body(donor_id + "x"))
+        donor = await client.post("/v1/donors", json=donor_body(donor_id))
+        programme = await client.post("/v1/programmes", json=programme_body(programme_id, donor_id))
+        programme_too_long = await client.post(
+            "/v1/programmes", json=programme_body(programme_id + "y", donor_id)
+        )
+        read = await client.get(f"/v1/programmes/{programme_id}")
+    assert fields(too_long) == ["body.id"]
+    assert fields(programme_too_long) == ["body.id"]
+    assert donor.status_code == 201, donor.text
+    assert programme.status_code == 201, programme.text
+    assert read.json()["donor_id"] == donor_id
