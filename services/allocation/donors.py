@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -46,7 +47,7 @@ async def register_donor(*, session: AsyncSession, body: DonorCreate, principal:
     now = utcnow()
     donor = Donor(**body.model_dump(mode="json"), created_by=principal.sub, created_at=now, updated_at=now)
     session.add(donor)
-    await session.flush()
+    await flush_new(session, what=f"donor {body.id!r}")
     emit(session, donor_registered(donor), source=SOURCE)
     return donor
 
@@ -63,6 +64,14 @@ async def update_donor(*, session: AsyncSession, donor_id: str, body: DonorPatch
         await session.flush()
         emit(session, donor_updated(donor, changed=changed), source=SOURCE)
     return donor
+
+
+async def flush_new(session: AsyncSession, *, what: str) -> None:
+    """Write a new row; a concurrent registration of the same id (its primary key) is a 409."""
+    try:
+        await session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise Problem(409, "Conflict", f"{what} is already registered") from exc
 
 
 def named_changes(fields: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.domain import may_read_donor
-from services.allocation.donors import apply_changes, named_changes, page_by_id
+from services.allocation.donors import apply_changes, flush_new, named_changes, page_by_id
 from services.allocation.events import SOURCE, programme_registered, programme_updated
 from services.allocation.models import Donor, Programme
 from services.allocation.schemas import ProgrammeCreate, ProgrammePatch
@@ -38,7 +38,7 @@ async def register_programme(
         updated_at=now,
     )
     session.add(programme)
-    await session.flush()
+    await flush_new(session, what=f"programme {body.id!r}")
     emit(session, programme_registered(programme, donor), source=SOURCE)
     return programme
 

@@ -3,6 +3,7 @@ are published, lots name a programme of their donor, and allocation events carry
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -303,3 +304,11 @@ async def test_registry_ids_take_64_characters_and_refuse_65(desk: Desk) -> None
     assert donor.status_code == 201, donor.text
     assert programme.status_code == 201, programme.text
     assert read.json()["donor_id"] == donor_id
+
+
+async def test_concurrent_registrations_of_one_id_create_one_donor_and_the_rest_are_409(desk: Desk) -> None:
+    body = donor_body(new_id("race"))
+    async with admin(desk) as client:
+        responses = await asyncio.gather(*(client.post("/v1/donors", json=body) for _ in range(5)))
+    assert sorted(response.status_code for response in responses) == [201, 409, 409, 409, 409]
+    assert [name for name, _ in await desk.published(body["id"])] == ["donor.registered"]
