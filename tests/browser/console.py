@@ -1,4 +1,4 @@
-"""A running console with the notifications service, a real SMTP server, and what tests do to them."""
+"""A running console with the three services, a real SMTP server, and what tests do to them."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ AXE = Axe()
 
 @dataclass
 class Console:
-    """The console and notifications processes under test, with a producer and the console's database."""
+    """The console and the services under test, with a producer and the console's database."""
 
     stack: ServiceStack
     mailbox: Mailbox
@@ -95,16 +95,15 @@ class Console:
 
 
 async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir: Path, **env: str) -> Console:
-    """The console and the notifications service on this broker, e-mailing a real SMTP server."""
+    """The console and the three services on this broker, e-mailing a real SMTP server."""
     mailbox = Mailbox(workdir)
     mailbox.start()
     stack = await make_stack(
         broker=broker,
         database=database,
         tmp_dir=workdir,
-        names=("notifications", "console"),
-        REQUESTS_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-requests.db",
-        ALLOCATION_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-allocation.db",
+        # The request pages read and change requests and allocations through their services.
+        names=("requests", "allocation", "notifications", "console"),
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(mailbox.port),
         SMTP_STARTTLS="true",
