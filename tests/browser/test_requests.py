@@ -205,9 +205,9 @@ async def test_a_request_is_found_by_its_ref(page: Page, console: Console) -> No
 async def test_a_region_admin_cancels_a_request_with_a_reason(page: Page, console: Console) -> None:
     await region_admin(page, console)
     await file_through_the_form(page, ENGLISH, f"Куп'янськ {uuid.uuid4().hex[:6]}")
-    await page.get_by_text("Cancel request").first.click()
+    await page.get_by_text("Cancel request…").click()
     await page.get_by_label("Reason").fill("The grid is back.")
-    await page.get_by_role("button", name="Cancel request").click()
+    await page.get_by_role("button", name="Cancel request", exact=True).click()
 
     await expect(page.get_by_role("status")).to_have_text("The request is cancelled.")
     await expect(page.locator("#request-status")).to_have_text("Cancelled")
@@ -282,12 +282,12 @@ async def test_a_region_admin_confirms_a_dispatched_delivery(page: Page, console
     await region_admin(page, console)
     await expect(page.get_by_text("WB-7731").first).to_be_visible()  # home: a delivery to confirm
     await page.goto(f"/requests/{request_id}")
-    await page.get_by_text("Confirm delivery").first.click()
+    await page.get_by_text("Confirm delivery…").click()
     await page.get_by_label("Received quantity").fill("1")
     await page.get_by_label("Rejected quantity").fill("0")
     await page.get_by_label("Note").fill("Arrived intact.")
     await assert_accessible(page)
-    await page.get_by_role("button", name="Confirm delivery").click()
+    await page.get_by_role("button", name="Confirm delivery", exact=True).click()
 
     await expect(page.get_by_role("status")).to_have_text("The delivery is confirmed.")
     await expect(page.locator(".allocation-status")).to_have_text("Delivered")
@@ -310,9 +310,7 @@ async def test_the_request_page_follows_a_dispatch_without_reload(page: Page, co
     await dispatch(console, allocation_id)
 
     await expect(page.locator(".allocation-status")).to_have_text("Dispatched", timeout=30_000)
-    await expect(page.get_by_text("WB-7731")).to_be_visible()
-    await expect(
-        page.get_by_role("button", name="Confirm delivery").or_(page.get_by_text("Confirm delivery")).first
-    ).to_be_visible()
+    await expect(page.locator("dd", has_text="WB-7731")).to_be_visible()
+    await expect(page.get_by_text("Confirm delivery…")).to_be_visible()
     await expect(page.locator("#request-status")).to_have_text("In delivery", timeout=30_000)
     assert navigations == []
