@@ -37,6 +37,44 @@ STATUSES: dict[str, str] = {
     "cancelled": N_("Cancelled"),
     "closed": N_("Closed"),
 }
+# The catalog's enumerated values as people read them (numbers, such as voltages, stand as they are).
+CHOICES: dict[str, str] = {
+    "diesel": N_("Diesel"),
+    "gas": N_("Gas"),
+    "petrol": N_("Petrol"),
+    "dual_fuel": N_("Dual fuel"),
+    "biogas": N_("Biogas"),
+    "biomass": N_("Biomass"),
+    "coal": N_("Coal"),
+    "fuel_oil": N_("Fuel oil"),
+    "electric": N_("Electric"),
+    "single": N_("Single-phase"),
+    "three": N_("Three-phase"),
+    "water": N_("Water"),
+    "wastewater": N_("Wastewater"),
+    "sludge": N_("Sludge"),
+    "excavator": N_("Excavator"),
+    "loader": N_("Loader"),
+    "bulldozer": N_("Bulldozer"),
+    "crane": N_("Crane"),
+    "dump_truck": N_("Dump truck"),
+    "grader": N_("Grader"),
+}
+TIMELINE: dict[str, str] = {
+    "request.submitted": N_("Request submitted"),
+    "request.updated": N_("Priority changed"),
+    "request.cancelled": N_("Request cancelled"),
+    "request.fulfilled": N_("Request fulfilled"),
+    "request.status_changed": N_("Status changed"),
+    "request.waitlisted": N_("Waiting for stock"),
+    "allocation.proposed": N_("Allocation proposed"),
+    "allocation.approved": N_("Allocation approved"),
+    "allocation.rejected": N_("Allocation rejected"),
+    "allocation.expired": N_("Proposal expired"),
+    "allocation.released": N_("Allocation released"),
+    "allocation.dispatched": N_("Dispatched"),
+    "allocation.delivered": N_("Delivered"),
+}
 # The form's own fields and where each sits in the API's body.
 API_PATHS: dict[str, str] = {
     "region": "region",
@@ -93,6 +131,12 @@ def spec_fields(category: str, locale: Locale) -> list[SpecField]:
         )
         for attribute in found.attributes
     ]
+
+
+def timeline_label(event_type: str) -> str:
+    """The message id for a timeline entry's CloudEvents type (``vidnova.request.submitted.v1``)."""
+    name = re.sub(r"\.v[0-9]+$", "", event_type.removeprefix("vidnova."))
+    return TIMELINE.get(name, event_type)
 
 
 def _first(form: Mapping[str, Sequence[str]], name: str) -> str:

@@ -31,6 +31,7 @@ ENGLISH = {
     "contact_phone": "Contact phone",
     "contact_email": "Contact email",
     "submit": "Submit request",
+    "diesel": "Diesel",
 }
 UKRAINIAN = {
     "category": "Категорія",
@@ -46,6 +47,7 @@ UKRAINIAN = {
     "contact_phone": "Телефон контактної особи",
     "contact_email": "Електронна пошта контактної особи",
     "submit": "Подати заявку",
+    "diesel": "Дизель",
 }
 
 
@@ -66,7 +68,7 @@ async def fill_generator_form(
     """Choose "Generator" and fill every field of the new-request form."""
     await page.get_by_label(labels["category"]).select_option("generator")
     await page.get_by_label(labels["power"]).fill("250")  # appears when htmx swaps the category's fields
-    await page.get_by_role("checkbox", name="diesel").check()
+    await page.get_by_role("checkbox", name=labels["diesel"]).check()
     await page.get_by_label(labels["settlement"]).fill(settlement)
     await page.get_by_label(labels["facility_name"]).fill("Водоканал, насосна станція №2")
     await page.get_by_label(labels["facility_kind"]).select_option("water_utility")
@@ -126,9 +128,7 @@ async def test_a_region_admin_files_a_request_in_ukrainian(page: Page, console: 
     await region_admin(page, console, english=False)
     await file_through_the_form(page, UKRAINIAN, settlement)
 
-    await expect(
-        page.get_by_text("Номінальна потужність: ≥ 250 кВт").or_(page.get_by_text("≥ 250 kW"))
-    ).to_be_visible()
+    await expect(page.get_by_text("Номінальна потужність: ≥ 250 kW; Паливо: Дизель")).to_be_visible()
     await expect(page.get_by_role("heading", name=re.compile("Заявка UA63"))).to_be_visible()
     await assert_accessible(page)
     assert len(await requests_with(console, settlement)) == 1
@@ -164,7 +164,7 @@ async def test_an_api_error_shows_beside_its_field_and_keeps_what_was_typed(
     await expect(page.locator("#needed_by-error")).to_have_text("Enter a date, today or later.")
     await expect(page.get_by_label("Settlement")).to_have_value(settlement)
     await expect(page.get_by_label("Rated power")).to_have_value("250")
-    await expect(page.get_by_role("checkbox", name="diesel")).to_be_checked()
+    await expect(page.get_by_role("checkbox", name="Diesel")).to_be_checked()
     await expect(page.get_by_label("Contact email")).to_have_value("olena@example.org")
     await assert_accessible(page)
     assert await requests_with(console, settlement) == []
@@ -314,3 +314,38 @@ async def test_the_request_page_follows_a_dispatch_without_reload(page: Page, co
     await expect(page.get_by_text("Confirm delivery…")).to_be_visible()
     await expect(page.locator("#request-status")).to_have_text("In delivery", timeout=30_000)
     assert navigations == []
+
+
+async def test_without_javascript_show_fields_brings_the_categorys_attributes(
+    browser: Browser, console: Console
+) -> None:
+    context = await browser.new_context(base_url=console.url, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await region_admin(page, console)
+        await page.goto("/requests/new")
+        await expect(page.get_by_label("Rated power")).to_have_count(0)
+        await page.get_by_label("Category").select_option("generator")
+        await page.get_by_label("Settlement").fill("Зміїв")
+        await page.get_by_role("button", name="Show fields").click()
+
+        await expect(page.get_by_label("Rated power")).to_be_visible()
+        await expect(page.get_by_label("Settlement")).to_have_value("Зміїв")
+    finally:
+        await context.close()
+
+
+async def test_a_person_adds_and_deletes_an_email_subscription(page: Page, console: Console) -> None:
+    await region_admin(page, console)
+    await page.get_by_role("link", name="Subscriptions").first.click()
+    await assert_accessible(page)
+    target = f"duty-{uuid.uuid4().hex[:6]}@example.org"
+    await page.get_by_label("Channel").select_option("email")
+    await page.get_by_label("Address").fill(target)
+    await page.get_by_role("button", name="Add subscription").click()
+
+    await expect(page.get_by_role("status")).to_have_text("The subscription is added.")
+    await expect(page.get_by_role("cell", name=target, exact=True)).to_be_visible()
+    await page.get_by_role("button", name=f"Delete the subscription of {target}").click()
+    await expect(page.get_by_role("status")).to_have_text("The subscription is deleted.")
+    await expect(page.get_by_role("cell", name=target, exact=True)).to_have_count(0)

@@ -76,6 +76,8 @@ async def _live_context(request: Request, visitor: Visitor, request_id: UUID) ->
         else "",
         "region_name": (region.name_uk if visitor.locale == "uk" else region.name_en) if region else "",
         "spec_fields": request_form.spec_fields(found.category, visitor.locale),
+        "choice_labels": request_form.CHOICES,
+        "timeline_label": request_form.timeline_label,
     }
 
 

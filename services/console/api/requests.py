@@ -55,6 +55,7 @@ def choices(locale: domain.Locale) -> dict[str, Any]:
         "facility_kinds": request_form.FACILITY_KINDS,
         "priorities": request_form.PRIORITIES,
         "statuses": request_form.STATUSES,
+        "choice_labels": request_form.CHOICES,
     }
 
 

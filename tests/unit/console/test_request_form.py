@@ -12,6 +12,7 @@ from services.console.request_form import (
     form_field_of,
     request_body,
     spec_fields,
+    timeline_label,
 )
 
 
@@ -121,3 +122,9 @@ def test_api_errors_become_one_translatable_message_per_field() -> None:
     assert shown["spec-power_kw"] == OUT_OF_RANGE
     assert shown["needed_by"] == "Enter a date, today or later."
     assert shown[""] == REQUIRED
+
+
+def test_timeline_entries_are_labelled_by_event_type_and_unknown_types_stand_as_they_are() -> None:
+    assert timeline_label("vidnova.allocation.dispatched.v1") == "Dispatched"
+    assert timeline_label("vidnova.request.submitted.v2") == "Request submitted"
+    assert timeline_label("vidnova.lot.painted.v1") == "vidnova.lot.painted.v1"
