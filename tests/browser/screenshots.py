@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events.payloads import AllocationProposed
-from tests.browser.console import CHROMIUM, Console, start_console, stop_console
+from tests.browser.console import CHROMIUM, EVERY_SERVICE, Console, start_console, stop_console
 from tests.factories import allocation_event, lot_body, request_body, request_submitted, request_waitlisted
 from tests.support.infra import BrokerChoice, DatabaseChoice, start_broker, stop_broker
 from tests.support.polling import eventually
@@ -40,7 +40,9 @@ async def _shoot(browser: Browser, console: Console, out: Path, locale: str, vie
     await page.get_by_label(password).fill(PASSWORD)
     await page.get_by_role("button", name=button).click()
     await page.goto("/inbox")
-    await expect(page.locator(".inbox-item").nth(2)).to_be_visible(timeout=60_000)  # at least the three
+    await expect(page.locator(".inbox-item").nth(2)).to_be_visible(
+        timeout=60_000
+    )  # the three, and matching's
     await page.screenshot(path=written[1], full_page=True)
     await context.close()
     return written
@@ -116,7 +118,7 @@ async def main(out: Path) -> None:
         workdir = Path(tmp)
         broker = BrokerChoice("embedded", supports_idempotence=False)
         start_broker(broker, workdir)
-        console = await start_console(broker, DatabaseChoice("sqlite"), workdir)
+        console = await start_console(broker, DatabaseChoice("sqlite"), workdir, names=EVERY_SERVICE)
         try:
             await _fill_inbox(console)
             request_id = await _fill_requests(console)

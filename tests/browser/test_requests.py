@@ -9,6 +9,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.console import Console, assert_accessible, open_in_english, sign_in
@@ -16,6 +17,14 @@ from tests.factories import lot_body, request_body
 from tests.support.polling import eventually
 
 PASSWORD = "brisk-otter-4217"
+
+
+@pytest.fixture
+def console(full_console: Console) -> Console:
+    """The request pages need every service (the inbox tests keep their smaller stack)."""
+    return full_console
+
+
 REF = re.compile(r"UA63-\d{4}-\d{6}")
 ENGLISH = {
     "category": "Category",

@@ -12,7 +12,7 @@ from fastapi.routing import APIRouter
 from services.console import domain, request_form
 from services.console.api.frame import CsrfChecked, PageForbidden, Visitor, clients_of, redirect, render
 from services.console.api.requests import ReaderDep
-from services.console.clients import Caller, ServiceClients, ServiceRefused
+from services.console.clients import Caller, ServiceClients, ServiceRefused, ServiceUnavailable
 from services.console.schemas import RequestAllocation, RequestView
 from shared.catalog import get_category
 from shared.geography import get_region
@@ -149,14 +149,23 @@ async def confirm_delivery(
 
 
 async def region_admin_home(request: Request, visitor: Visitor) -> dict[str, Any]:
-    """A region admin's home: deliveries to confirm, requests waitlisted, then recent activity."""
+    """A region admin's home: deliveries to confirm, requests waitlisted, then recent activity.
+
+    A service that is down empties its section and names itself there; the home page still shows."""
     clients, caller = clients_of(request), visitor.caller()
+    context: dict[str, Any] = {"region_home": True, "statuses": request_form.STATUSES, "down": []}
     params = {"status": "dispatched", "region": caller.region or "", "limit": 100}
-    dispatched = await clients.allocation.call("GET", "/v1/allocations", caller, params=params)
-    return {
-        "region_home": True,
-        "to_confirm": [RequestAllocation.model_validate(item) for item in dispatched["items"]],
-        "waitlisted": await clients.requests.requests(caller, status="waitlisted"),
-        "recent": await clients.notifications.inbox(caller, limit=10),
-        "statuses": request_form.STATUSES,
-    }
+    try:
+        dispatched = await clients.allocation.call("GET", "/v1/allocations", caller, params=params)
+        context["to_confirm"] = [RequestAllocation.model_validate(item) for item in dispatched["items"]]
+    except ServiceUnavailable as exc:
+        context["to_confirm"], context["down"] = [], [*context["down"], exc.service]
+    try:
+        context["waitlisted"] = await clients.requests.requests(caller, status="waitlisted")
+    except ServiceUnavailable as exc:
+        context["waitlisted"], context["down"] = [], [*context["down"], exc.service]
+    try:
+        context["recent"] = await clients.notifications.inbox(caller, limit=10)
+    except ServiceUnavailable as exc:
+        context["recent"], context["down"] = [], [*context["down"], exc.service]
+    return context
