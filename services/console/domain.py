@@ -137,10 +137,13 @@ class NavigationItem:
 def navigation_for(role: str) -> tuple[NavigationItem, ...]:
     """The pages a role reaches from the header (role pages of issue 15 join this list)."""
     items = [NavigationItem("/", N_("Home")), NavigationItem("/inbox", N_("Inbox"))]
+    if role in ("region_admin", "coordinator", "admin"):
+        items.append(NavigationItem("/requests", N_("Requests")))
     if role == "admin":
         items += [
             NavigationItem("/admin/accounts", N_("Accounts")),
             NavigationItem("/admin/sign-ins", N_("Sign-ins")),
         ]
+    items.append(NavigationItem("/subscriptions", N_("Subscriptions")))
     items.append(NavigationItem("/account", N_("My account")))
     return tuple(items)

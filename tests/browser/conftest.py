@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.browser.console import CHROMIUM, Console, start_console, stop_console
+from tests.browser.console import CHROMIUM, EVERY_SERVICE, Console, start_console, stop_console
 from tests.conftest import Infra
 
 
@@ -33,6 +33,20 @@ def browser_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]:
     """The console and the notifications service on the suite's broker, e-mailing a real SMTP server."""
     running = await start_console(infra.broker, infra.database, browser_workdir)
+    try:
+        yield running
+    finally:
+        await stop_console(running)
+
+
+@pytest.fixture(scope="session")
+async def full_console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]:
+    """The console with all three services: the request pages file, match and deliver for real.
+
+    Its own stack, so that events the inbox tests publish (and count) start no matching there."""
+    workdir = browser_workdir / "full"
+    workdir.mkdir(exist_ok=True)
+    running = await start_console(infra.broker, infra.database, workdir, names=EVERY_SERVICE)
     try:
         yield running
     finally:

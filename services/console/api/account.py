@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from services.console import accounts, domain, sessions
+from services.console.api import request_detail
 from services.console.api.frame import (
     CsrfChecked,
     PersonDep,
@@ -25,8 +26,10 @@ CODE_REFUSED = domain.N_("The code is wrong or expired. Try the newest code.")
 
 
 @router.get("/")
-async def home(request: Request, _visitor: PersonDep) -> Response:
-    return await render(request, "home.html")
+async def home(request: Request, visitor: PersonDep) -> Response:
+    role = visitor.person.account.role
+    context = await request_detail.region_admin_home(request, visitor) if role == "region_admin" else {}
+    return await render(request, "home.html", context)
 
 
 @router.get("/account")

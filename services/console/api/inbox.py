@@ -65,6 +65,8 @@ async def _relay(
                     item = Notification.model_validate(json.loads(line[5:].strip()))
                     yield _sse("notification", fragment.render(item=item, csrf_token=csrf_token))
                     yield _sse("unread", str(await client.unread_count(caller)))
+                    if item.subject_id:  # a page showing that request re-fetches what changed
+                        yield _sse(f"request-{item.subject_id}", "")
                 elif line.startswith(":"):
                     yield line + "\n\n"  # the service's pings keep proxies from closing the stream
     except ServiceUnavailable as exc:
