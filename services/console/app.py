@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.console.api import account, admin, inbox, oidc, sign_in
+from services.console.api import account, admin, allocations, approvals, inbox, lots, oidc, sign_in
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
 from services.console.oidc import STATE_COOKIE, identity_provider, state_key
@@ -26,7 +26,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 DEFINITION = ServiceDefinition(
     name="console",
     title="Vidnova console",
-    routers=[sign_in.router, oidc.router, account.router, inbox.router, admin.router],
+    routers=[
+        *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
+        *(approvals.router, lots.router, allocations.router),
+    ],
 )
 
 

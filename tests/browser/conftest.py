@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from shared.settings import ALL_SERVICE_NAMES
 from tests.browser.console import CHROMIUM, Console, start_console, stop_console
 from tests.conftest import Infra
 
@@ -53,6 +54,26 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(browser: Browser, console: Console) -> AsyncIterator[Page]:
     """A fresh browser profile (no cookies) on the console, 1280 px wide."""
     context = await browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture(scope="session")
+async def stock_console(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Console]:
+    """Every service and the console: lots, matching and approvals happen for real."""
+    workdir = tmp_path_factory.mktemp("stock")
+    running = await start_console(infra.broker, infra.database, workdir, names=ALL_SERVICE_NAMES)
+    try:
+        yield running
+    finally:
+        await stop_console(running)
+
+
+@pytest.fixture
+async def stock_page(browser: Browser, stock_console: Console) -> AsyncIterator[Page]:
+    """A fresh browser profile on the console of the whole stack, 1280 px wide."""
+    context = await browser.new_context(base_url=stock_console.url, viewport={"width": 1280, "height": 900})
     opened = await context.new_page()
     yield opened
     await context.close()

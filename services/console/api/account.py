@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from services.console import accounts, domain, sessions
+from services.console.api.approvals import stock_home
 from services.console.api.frame import (
     CsrfChecked,
     PersonDep,
@@ -25,8 +26,8 @@ CODE_REFUSED = domain.N_("The code is wrong or expired. Try the newest code.")
 
 
 @router.get("/")
-async def home(request: Request, _visitor: PersonDep) -> Response:
-    return await render(request, "home.html")
+async def home(request: Request, visitor: PersonDep) -> Response:
+    return await render(request, "home.html", await stock_home(request, visitor))
 
 
 @router.get("/account")
