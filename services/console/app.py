@@ -16,13 +16,15 @@ from services.console.api import account, admin, allocations, approvals, inbox, 
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
 from services.console.oidc import STATE_COOKIE, identity_provider, state_key
+from services.console.sent_links import link_eraser_job
 from services.console.settings import ConsoleSettings
 from services.console.translations import page_environments
 from shared.service import ServiceDefinition, create_service_app
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-# No subscriptions: the console consumes nothing; the runtime still relays its outbox (account events).
+# No subscriptions: the console consumes nothing; the runtime relays its outbox (account events), and a
+# job erases each link event from the outbox once it is published.
 DEFINITION = ServiceDefinition(
     name="console",
     title="Vidnova console",
@@ -30,6 +32,7 @@ DEFINITION = ServiceDefinition(
         *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
         *(approvals.router, lots.router, allocations.router),
     ],
+    jobs=(link_eraser_job(),),
 )
 
 

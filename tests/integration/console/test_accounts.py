@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from services.console import accounts, sessions
 from services.console.models import Account, OneTimeLink
+from services.console.sent_links import erase_published_links
 from shared.db import Database, utcnow
 from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
@@ -196,3 +197,24 @@ async def test_demo_accounts_are_one_per_role_and_print_the_same_sign_ins_every_
     printed = capsys.readouterr().out
     assert all(s.email in printed and s.password in printed for s in first)
     assert "otpauth://totp/" in printed
+
+
+async def test_a_link_leaves_the_outbox_once_published_and_stays_until_then(
+    database: tuple[str, Database],
+) -> None:
+    _, db = database
+    async with db.session() as session, session.begin():
+        admin = await accounts.create_account(session=session, new=ADMIN, password="brisk-otter-4217")
+        await accounts.invite(
+            session=session, new=INVITEE, admin=admin, public_url="http://x", client_address=None
+        )
+    async with db.session() as session, session.begin():
+        assert await erase_published_links(session=session) == 0  # not yet published: kept for the relay
+    async with db.session() as session, session.begin():
+        row = (await session.exec(select(OutboxRecord))).one()
+        row.published_at = utcnow()
+        session.add(row)
+    async with db.session() as session, session.begin():
+        assert await erase_published_links(session=session) == 1
+    async with db.session() as session:
+        assert (await session.exec(select(OutboxRecord))).all() == []
