@@ -1,4 +1,4 @@
-"""`make screenshots`: the sign-in page and the inbox, Ukrainian and English, desktop and 360 px, as PNGs."""
+"""`make screenshots`: sign-in, inbox and stock pages, Ukrainian and English, desktop and 360 px, as PNGs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events.payloads import AllocationProposed
 from tests.browser.console import CHROMIUM, Console, start_console, stop_console
+from tests.browser.stock_screenshots import shoot_stock_pages
 from tests.factories import allocation_event, request_submitted, request_waitlisted
 from tests.support.infra import BrokerChoice, DatabaseChoice, start_broker, stop_broker
 
@@ -44,24 +45,32 @@ async def _shoot(browser: Browser, console: Console, out: Path, locale: str, vie
     return written
 
 
+async def _shoot_front_door(browser: Browser, broker: BrokerChoice, workdir: Path, out: Path) -> None:
+    console = await start_console(broker, DatabaseChoice("sqlite"), workdir)
+    try:
+        await _fill_inbox(console)
+        for locale in ("uk", "en"):
+            for viewport in VIEWPORTS:
+                for path in await _shoot(browser, console, out, locale, viewport):
+                    print(path)
+    finally:
+        await stop_console(console)
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vidnova-screenshots-") as tmp:
         workdir = Path(tmp)
         broker = BrokerChoice("embedded", supports_idempotence=False)
         start_broker(broker, workdir)
-        console = await start_console(broker, DatabaseChoice("sqlite"), workdir)
         try:
-            await _fill_inbox(console)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                for locale in ("uk", "en"):
-                    for viewport in VIEWPORTS:
-                        for path in await _shoot(browser, console, out, locale, viewport):
-                            print(path)
+                await _shoot_front_door(browser, broker, workdir, out)
+                for path in await shoot_stock_pages(browser, broker, workdir, out):
+                    print(path)
                 await browser.close()
         finally:
-            await stop_console(console)
             stop_broker(broker)
 
 
