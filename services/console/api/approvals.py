@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -21,9 +22,10 @@ from services.console.api.frame import (
     redirect,
     render,
 )
-from services.console.clients import ServiceRefused
+from services.console.clients import ServiceRefused, ServiceUnavailable
 from services.console.schemas import Allocation
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
@@ -163,10 +165,24 @@ async def stock_home(request: Request, visitor: Visitor) -> dict[str, Any]:
     if role not in ("coordinator", "admin", "donor"):
         return {}
     clients = clients_of(request)
-    context: dict[str, Any] = stock.page_labels(visitor.locale)
-    if role == "donor":
-        context["to_dispatch"] = await clients.allocation.allocations(visitor.caller(), status="approved")
-    else:
-        context["rows"] = (await proposal_rows(request, visitor))[: stock.HOME_ROWS]
-    context["recent"] = await clients.notifications.inbox(visitor.caller(), limit=stock.HOME_ROWS)
-    return context
+    context: dict[str, Any] = {
+        **stock.page_labels(visitor.locale),
+        "to_dispatch": [],
+        "rows": [],
+        "recent": [],
+    }
+    down: list[str] = []  # home still shows when a service is down, saying which
+    try:
+        if role == "donor":
+            context["to_dispatch"] = await clients.allocation.allocations(visitor.caller(), status="approved")
+        else:
+            context["rows"] = (await proposal_rows(request, visitor))[: stock.HOME_ROWS]
+    except ServiceUnavailable as exc:
+        log.warning("home without stock", extra={"upstream": exc.service, "error": str(exc)})
+        down.append("allocation")
+    try:
+        context["recent"] = await clients.notifications.inbox(visitor.caller(), limit=stock.HOME_ROWS)
+    except ServiceUnavailable as exc:
+        log.warning("home without recent activity", extra={"upstream": exc.service, "error": str(exc)})
+        down.append("notifications")
+    return {**context, "down": down}
