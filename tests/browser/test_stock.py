@@ -201,3 +201,39 @@ async def test_a_new_proposal_appears_in_the_open_approvals_page_without_reload(
 
     await expect(page.get_by_role("row").filter(has_text=request["ref"])).to_have_count(1, timeout=60_000)
     assert navigations == []
+
+
+async def test_the_queue_and_the_lot_form_work_without_javascript(
+    browser: Browser, stock_console: Console
+) -> None:
+    region, donor = fresh_region(), fresh_donor()
+    await register_lot(stock_console, donor, region)
+    request = await file_request(stock_console, region)
+    await allocations_of(stock_console, request["id"], status="proposed")
+    context = await browser.new_context(base_url=stock_console.url, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await _signed_in(page, stock_console, "coordinator")
+        await page.goto("/approvals")
+        await (
+            page.get_by_role("row")
+            .filter(has_text=request["ref"])
+            .get_by_role("button", name="Approve")
+            .click()
+        )
+        await expect(page.get_by_role("status")).to_contain_text("Approved: 1.")
+        await allocations_of(stock_console, request["id"], status="approved")
+
+        await page.goto("/lots/new")
+        await page.get_by_label("Category").select_option("boiler")
+        await page.get_by_role("button", name="Show attributes").click()
+        await expect(page.get_by_label("Category")).to_have_value("boiler")
+        await page.get_by_label("Heat output (kW)").fill("800")
+        await page.get_by_label("Fuel").select_option(index=1)
+        await page.get_by_label("Donor").fill(donor)
+        await page.get_by_label("Location region").select_option(region)
+        await page.get_by_label("Site").fill("Склад без JavaScript")
+        await page.get_by_role("button", name="Register lot").click()
+        await expect(page.get_by_role("heading", name=f"Boiler · {donor}")).to_be_visible()
+    finally:
+        await context.close()
