@@ -143,7 +143,11 @@ async def decide(request: Request, visitor: CoordinatorDep) -> Response:
             moved = await client.transition(visitor.caller(), allocation_id, step, body)
             acted[allocation_id] = ProposalRow(allocation=moved, time_left=None, outcome=moved.status)
         except ServiceRefused as exc:
-            current = await client.allocation(visitor.caller(), allocation_id)
+            try:
+                current = await client.allocation(visitor.caller(), allocation_id)
+            except ServiceRefused:
+                log.warning("decision on an unknown allocation", extra={"allocation_id": str(allocation_id)})
+                continue  # not an allocation this person may see (a tampered form): nothing to show
             left = stock.time_left(current.expires_at, now=now, locale=visitor.locale)
             error = stock.REASON_MISSING if exc.status == 422 and step == "reject" else stock.DECISION_REFUSED
             acted[allocation_id] = ProposalRow(allocation=current, time_left=left, reason=reason, error=error)
