@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.allocation.domain import AllocationStatus
-from shared.events.payloads import FacilityKind
+from shared.events.payloads import FacilityKind, Priority
 from shared.fields import REGION_CODES, CategoryName, IsoDate, RegionCode, Strict, Text
 from shared.identifiers import DonorId
 from shared.problems import problem_responses
@@ -133,6 +133,7 @@ class AllocationOut(BaseModel):
     id: UUID
     request_id: UUID
     request_ref: str
+    priority: Priority = Field(description="The request's priority (the approvals queue orders by it)")
     lot_id: UUID
     donor_id: str
     region: str

@@ -12,7 +12,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.console.api import account, admin, inbox, oidc, request_detail, requests, sign_in, subscriptions
+from services.console.api import (
+    account,
+    admin,
+    allocations,
+    approvals,
+    inbox,
+    lots,
+    oidc,
+    request_detail,
+    requests,
+    sign_in,
+    subscriptions,
+)
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
 from services.console.oidc import STATE_COOKIE, identity_provider, state_key
@@ -29,14 +41,9 @@ DEFINITION = ServiceDefinition(
     name="console",
     title="Vidnova console",
     routers=[
-        sign_in.router,
-        oidc.router,
-        account.router,
-        inbox.router,
-        admin.router,
-        requests.router,
-        request_detail.router,
-        subscriptions.router,
+        *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
+        *(requests.router, request_detail.router, subscriptions.router),
+        *(approvals.router, lots.router, allocations.router),
     ],
     jobs=(link_eraser_job(),),
 )

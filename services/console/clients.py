@@ -10,7 +10,7 @@ from uuid import UUID
 
 import httpx
 
-from services.console.schemas import Notification, RequestView, Subscription
+from services.console.schemas import Allocation, Lot, Notification, RequestView, Subscription
 from shared.auth import Role, mint_token
 
 UpstreamName = Literal["requests", "allocation", "notifications"]
@@ -184,12 +184,48 @@ class RequestsClient(ServiceClient):
         return RequestView.model_validate(body)
 
 
+class AllocationClient(ServiceClient):
+    """Lots and allocations: the stock pages' calls."""
+
+    async def lots(self, caller: Caller, **filters: str) -> list[Lot]:
+        body = await self.call("GET", "/v1/lots", caller, params={"limit": 200, **filters})
+        return [Lot.model_validate(item) for item in body["items"]]
+
+    async def lot(self, caller: Caller, lot_id: UUID) -> Lot:
+        return Lot.model_validate(await self.call("GET", f"/v1/lots/{lot_id}", caller))
+
+    async def register_lot(self, caller: Caller, body: dict[str, Any], *, idempotency_key: str) -> Lot:
+        """Register once per key: a double submission of the same form answers the same lot."""
+        headers = {"Idempotency-Key": idempotency_key}
+        return Lot.model_validate(await self.call("POST", "/v1/lots", caller, json=body, headers=headers))
+
+    async def change_quantity(self, caller: Caller, lot_id: UUID, body: dict[str, Any]) -> Lot:
+        return Lot.model_validate(await self.call("PATCH", f"/v1/lots/{lot_id}", caller, json=body))
+
+    async def withdraw(self, caller: Caller, lot_id: UUID) -> Lot:
+        return Lot.model_validate(await self.call("POST", f"/v1/lots/{lot_id}/withdraw", caller))
+
+    async def allocations(self, caller: Caller, **filters: str) -> list[Allocation]:
+        body = await self.call("GET", "/v1/allocations", caller, params={"limit": 200, **filters})
+        return [Allocation.model_validate(item) for item in body["items"]]
+
+    async def allocation(self, caller: Caller, allocation_id: UUID) -> Allocation:
+        return Allocation.model_validate(await self.call("GET", f"/v1/allocations/{allocation_id}", caller))
+
+    async def transition(
+        self, caller: Caller, allocation_id: UUID, step: str, body: dict[str, Any] | None = None
+    ) -> Allocation:
+        """``approve``, ``reject`` {reason}, ``dispatch`` {waybill, carrier, ...} or ``deliver`` {...}."""
+        path = f"/v1/allocations/{allocation_id}/{step}"
+        return Allocation.model_validate(await self.call("POST", path, caller, json=body))
+
+
 @dataclass(frozen=True)
 class ServiceClients:
     """One client per service, sharing one httpx client (created and closed in the app's lifespan)."""
 
     requests: RequestsClient
-    allocation: ServiceClient
+    allocation: AllocationClient
     notifications: NotificationsClient
 
 
@@ -204,7 +240,7 @@ def service_clients(
     """The clients of the three services."""
     return ServiceClients(
         requests=RequestsClient(name="requests", base_url=requests_url, http=http, signer=signer),
-        allocation=ServiceClient(name="allocation", base_url=allocation_url, http=http, signer=signer),
+        allocation=AllocationClient(name="allocation", base_url=allocation_url, http=http, signer=signer),
         notifications=NotificationsClient(
             name="notifications", base_url=notifications_url, http=http, signer=signer
         ),

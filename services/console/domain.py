@@ -135,10 +135,11 @@ class NavigationItem:
 
 
 def navigation_for(role: str) -> tuple[NavigationItem, ...]:
-    """The pages a role reaches from the header (role pages of issue 15 join this list)."""
+    """The pages a role reaches from the header, in the order of the work."""
     items = [NavigationItem("/", N_("Home")), NavigationItem("/inbox", N_("Inbox"))]
     if role in ("region_admin", "coordinator", "admin"):
         items.append(NavigationItem("/requests", N_("Requests")))
+    items += stock_navigation_for(role)
     if role == "admin":
         items += [
             NavigationItem("/admin/accounts", N_("Accounts")),
@@ -147,3 +148,12 @@ def navigation_for(role: str) -> tuple[NavigationItem, ...]:
     items.append(NavigationItem("/subscriptions", N_("Subscriptions")))
     items.append(NavigationItem("/account", N_("My account")))
     return tuple(items)
+
+
+def stock_navigation_for(role: str) -> list[NavigationItem]:
+    """The stock pages a role reaches: approvals (coordinators), lots (donors, coordinators), allocations."""
+    items = [NavigationItem("/approvals", N_("Approvals"))] if role in ("coordinator", "admin") else []
+    if role in ("donor", "coordinator", "admin"):
+        items.append(NavigationItem("/lots", N_("Lots")))
+    items.append(NavigationItem("/allocations", N_("Allocations")))
+    return items

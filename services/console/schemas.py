@@ -77,21 +77,71 @@ class RequestView(BaseModel):
     timeline: list[TimelineItem] | None = None
 
 
-class RequestAllocation(BaseModel):
-    """An allocation serving a request, as the allocation API answers it."""
+class LotQuantities(BaseModel):
+    """A lot's units by stage."""
+
+    total: int
+    free: int
+    proposed: int
+    approved: int
+    dispatched: int
+    delivered: int
+
+
+class LotLocation(BaseModel):
+    region: str
+    site: str
+
+
+class Lot(BaseModel):
+    """A donor's lot as the allocation service shows it."""
+
+    id: UUID
+    donor_id: str
+    category: str
+    specs: dict[str, Any]
+    quantity: int
+    location: LotLocation
+    available_from: date
+    eligible_regions: list[str] | None
+    notes: str | None
+    status: str
+    quantities: LotQuantities
+    created_at: datetime
+
+
+class Facility(BaseModel):
+    name: str
+    kind: str
+
+
+class Allocation(BaseModel):
+    """An allocation (a proposal until approved) as the allocation service shows it."""
 
     id: UUID
     request_id: UUID
     request_ref: str
+    priority: str
     lot_id: UUID
     donor_id: str
     region: str
+    settlement: str
+    facility: Facility
+    category: str
     quantity: int
     status: str
+    reason: str
+    proposed_at: datetime
+    expires_at: datetime
+    updated_at: datetime
+    rejection_reason: str | None = None
     waybill: str | None = None
     carrier: str | None = None
     eta: date | None = None
-    updated_at: datetime
+    serials: list[str] = []
+    dispatched_at: datetime | None = None
+    delivered_at: datetime | None = None
+    received_quantity: int | None = None
 
 
 class Subscription(BaseModel):

@@ -95,9 +95,6 @@ class Console:
         raise TimeoutError(f"no e-mail with a link to {email} within {timeout_s}s")
 
 
-EVERY_SERVICE: tuple[ServiceName, ...] = ("requests", "allocation", "notifications", "console")
-
-
 async def start_console(
     broker: BrokerChoice,
     database: DatabaseChoice,
@@ -106,17 +103,20 @@ async def start_console(
     names: tuple[ServiceName, ...] = ("notifications", "console"),
     **env: str,
 ) -> Console:
-    """The console and the services it needs here on this broker, e-mailing a real SMTP server."""
+    """The console and the notifications service (or every service) on this broker, e-mailing to SMTP."""
     mailbox = Mailbox(workdir)
     mailbox.start()
-    for name in ("requests", "allocation"):
-        if name not in names:
-            env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{workdir}/unused-{name}.db")
+    unused = {
+        f"{name.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/unused-{name}.db"
+        for name in ("requests", "allocation")
+        if name not in names
+    }
     stack = await make_stack(
         broker=broker,
         database=database,
         tmp_dir=workdir,
         names=names,
+        **unused,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(mailbox.port),
         SMTP_STARTTLS="true",

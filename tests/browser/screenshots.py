@@ -1,4 +1,4 @@
-"""`make screenshots`: the sign-in page, the inbox and the request pages, Ukrainian and English, as PNGs."""
+"""`make screenshots`: sign-in, inbox, each role's home, request and stock pages (uk, en; 1280, 360 px)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events.payloads import AllocationProposed
-from tests.browser.console import CHROMIUM, EVERY_SERVICE, Console, start_console, stop_console
+from shared.settings import ALL_SERVICE_NAMES
+from tests.browser.console import CHROMIUM, Console, start_console, stop_console
+from tests.browser.stock_screenshots import shoot_stock_pages
 from tests.factories import allocation_event, lot_body, request_body, request_submitted, request_waitlisted
 from tests.support.infra import BrokerChoice, DatabaseChoice, start_broker, stop_broker
 from tests.support.polling import eventually
@@ -112,27 +114,37 @@ async def _shoot_request_pages(
     return written
 
 
+async def _shoot_front_door_and_requests(
+    browser: Browser, broker: BrokerChoice, workdir: Path, out: Path
+) -> None:
+    console = await start_console(broker, DatabaseChoice("sqlite"), workdir, names=ALL_SERVICE_NAMES)
+    try:
+        await _fill_inbox(console)
+        request_id = await _fill_requests(console)
+        for locale in ("uk", "en"):
+            for viewport in VIEWPORTS:
+                for path in await _shoot(browser, console, out, locale, viewport):
+                    print(path)
+            for path in await _shoot_request_pages(browser, console, out, locale, request_id):
+                print(path)
+    finally:
+        await stop_console(console)
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vidnova-screenshots-") as tmp:
         workdir = Path(tmp)
         broker = BrokerChoice("embedded", supports_idempotence=False)
         start_broker(broker, workdir)
-        console = await start_console(broker, DatabaseChoice("sqlite"), workdir, names=EVERY_SERVICE)
         try:
-            await _fill_inbox(console)
-            request_id = await _fill_requests(console)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                for locale in ("uk", "en"):
-                    for viewport in VIEWPORTS:
-                        for path in await _shoot(browser, console, out, locale, viewport):
-                            print(path)
-                    for path in await _shoot_request_pages(browser, console, out, locale, request_id):
-                        print(path)
+                await _shoot_front_door_and_requests(browser, broker, workdir, out)
+                for path in await shoot_stock_pages(browser, broker, workdir, out):
+                    print(path)
                 await browser.close()
         finally:
-            await stop_console(console)
             stop_broker(broker)
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from services.console import accounts, domain, sessions
 from services.console.api import request_detail
+from services.console.api.approvals import stock_home
 from services.console.api.frame import (
     CsrfChecked,
     PersonDep,
@@ -27,8 +28,11 @@ CODE_REFUSED = domain.N_("The code is wrong or expired. Try the newest code.")
 
 @router.get("/")
 async def home(request: Request, visitor: PersonDep) -> Response:
-    role = visitor.person.account.role
-    context = await request_detail.region_admin_home(request, visitor) if role == "region_admin" else {}
+    """What needs the person's action first: their role's own home."""
+    if visitor.person.account.role == "region_admin":
+        context = await request_detail.region_admin_home(request, visitor)
+    else:
+        context = await stock_home(request, visitor)
     return await render(request, "home.html", context)
 
 

@@ -13,7 +13,7 @@ from services.console import domain, request_form
 from services.console.api.frame import CsrfChecked, PageForbidden, Visitor, clients_of, redirect, render
 from services.console.api.requests import ReaderDep
 from services.console.clients import Caller, ServiceClients, ServiceRefused, ServiceUnavailable
-from services.console.schemas import RequestAllocation, RequestView
+from services.console.schemas import Allocation, RequestView
 from shared.catalog import get_category
 from shared.geography import get_region
 
@@ -36,13 +36,9 @@ NOT_ALLOWED_NOW = domain.N_("This is no longer possible: the page was out of dat
 DELIVERY_SUM = domain.N_("Received and rejected units must add up to the allocation's quantity.")
 
 
-async def allocations_of(
-    clients: ServiceClients, caller: Caller, request_id: UUID
-) -> list[RequestAllocation]:
+async def allocations_of(clients: ServiceClients, caller: Caller, request_id: UUID) -> list[Allocation]:
     """The allocations serving a request, from the allocation service (their source of truth)."""
-    params = {"request_id": str(request_id), "limit": 200}
-    body = await clients.allocation.call("GET", "/v1/allocations", caller, params=params)
-    return [RequestAllocation.model_validate(item) for item in body["items"]]
+    return await clients.allocation.allocations(caller, request_id=str(request_id))
 
 
 async def _visible_request(request: Request, visitor: Visitor, request_id: UUID) -> RequestView:
@@ -137,9 +133,8 @@ async def confirm_delivery(
     body: dict[str, Any] = {"received_quantity": received_quantity, "rejected_quantity": rejected_quantity}
     if note.strip():
         body["note"] = note.strip()
-    path = f"/v1/allocations/{allocation_id}/deliver"
     try:
-        await clients_of(request).allocation.call("POST", path, visitor.caller(), json=body)
+        await clients_of(request).allocation.transition(visitor.caller(), allocation_id, "deliver", body)
     except ServiceRefused as exc:
         if exc.status not in (403, 404, 409, 422):
             raise
@@ -154,10 +149,10 @@ async def region_admin_home(request: Request, visitor: Visitor) -> dict[str, Any
     A service that is down empties its section and names itself there; the home page still shows."""
     clients, caller = clients_of(request), visitor.caller()
     context: dict[str, Any] = {"region_home": True, "statuses": request_form.STATUSES, "down": []}
-    params = {"status": "dispatched", "region": caller.region or "", "limit": 100}
     try:
-        dispatched = await clients.allocation.call("GET", "/v1/allocations", caller, params=params)
-        context["to_confirm"] = [RequestAllocation.model_validate(item) for item in dispatched["items"]]
+        context["to_confirm"] = await clients.allocation.allocations(
+            caller, status="dispatched", region=caller.region or ""
+        )
     except ServiceUnavailable as exc:
         context["to_confirm"], context["down"] = [], [*context["down"], exc.service]
     try:
