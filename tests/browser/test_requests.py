@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.console import Console, assert_accessible, open_in_english, sign_in
+from tests.browser.request_form import ENGLISH, REF, UKRAINIAN, fill_generator_form
 from tests.factories import lot_body, request_body
 from tests.support.polling import eventually
 
@@ -25,41 +26,6 @@ def console(full_console: Console) -> Console:
     return full_console
 
 
-REF = re.compile(r"UA63-\d{4}-\d{6}")
-ENGLISH = {
-    "category": "Category",
-    "power": "Rated power",
-    "settlement": "Settlement",
-    "facility_name": "Facility name",
-    "facility_kind": "Facility kind",
-    "quantity": "Quantity",
-    "priority": "Priority",
-    "needed_by": "Needed by",
-    "justification": "Justification",
-    "contact_name": "Contact name",
-    "contact_phone": "Contact phone",
-    "contact_email": "Contact email",
-    "submit": "Submit request",
-    "diesel": "Diesel",
-}
-UKRAINIAN = {
-    "category": "Категорія",
-    "power": "Номінальна потужність",
-    "settlement": "Населений пункт",
-    "facility_name": "Назва об’єкта",  # noqa: RUF001
-    "facility_kind": "Тип об’єкта",  # noqa: RUF001
-    "quantity": "Кількість",
-    "priority": "Пріоритет",
-    "needed_by": "Потрібно до",
-    "justification": "Обґрунтування",
-    "contact_name": "Контактна особа",  # noqa: RUF001
-    "contact_phone": "Телефон контактної особи",
-    "contact_email": "Електронна пошта контактної особи",
-    "submit": "Подати заявку",
-    "diesel": "Дизель",
-}
-
-
 async def region_admin(page: Page, console: Console, *, english: bool = True) -> None:
     """A new Kharkiv region admin, signed in (the page in English unless asked otherwise)."""
     email = f"kharkiv-{uuid.uuid4().hex[:8]}@example.org"
@@ -69,27 +35,6 @@ async def region_admin(page: Page, console: Console, *, english: bool = True) ->
     if not english:
         await page.get_by_role("button", name="Українська").click()
         await expect(page.locator("html")).to_have_attribute("lang", "uk")
-
-
-async def fill_generator_form(
-    page: Page, labels: dict[str, str], *, settlement: str, needed_by: date | None = None
-) -> None:
-    """Choose "Generator" and fill every field of the new-request form."""
-    await page.get_by_label(labels["category"]).select_option("generator")
-    await page.get_by_label(labels["power"]).fill("250")  # appears when htmx swaps the category's fields
-    await page.get_by_role("checkbox", name=labels["diesel"]).check()
-    await page.get_by_label(labels["settlement"]).fill(settlement)
-    await page.get_by_label(labels["facility_name"]).fill("Водоканал, насосна станція №2")
-    await page.get_by_label(labels["facility_kind"]).select_option("water_utility")
-    await page.get_by_label(labels["quantity"]).fill("2")
-    await page.get_by_label(labels["priority"]).select_option("critical")
-    await page.get_by_label(labels["needed_by"]).fill(
-        (needed_by or date.today() + timedelta(days=20)).isoformat()
-    )
-    await page.get_by_label(labels["justification"]).fill("Pumping station without grid power.")
-    await page.get_by_label(labels["contact_name"]).fill("Олена Коваль")
-    await page.get_by_label(labels["contact_phone"]).fill("+380 57 700 00 00")
-    await page.get_by_label(labels["contact_email"]).fill("olena@example.org")
 
 
 async def requests_with(console: Console, text: str) -> list[dict[str, Any]]:
