@@ -115,7 +115,7 @@ IN_UKRAINIAN = Words(
 async def _person(
     browser: Browser, console: Console, words: Words, viewport: dict[str, int], role: str, **scope: str
 ) -> tuple[BrowserContext, Page]:
-    """A new account of this role, signed in in its own browser profile, its pages in the journey's language."""
+    """A new account of this role, signed in in its own browser profile, in the journey's language."""
     context = await browser.new_context(base_url=console.url, viewport=viewport)  # type: ignore[arg-type]
     page = await context.new_page()
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"

@@ -75,7 +75,8 @@ async def test_stream_delivers_new_items_and_resumes_after_last_event_id(harness
             opened = await asyncio.wait_for(anext(events), 30)
             assert opened.comment is not None
             assert opened.comment.startswith("stream open after")  # the position is fixed: publish now
-            assert opened.id is not None and opened.comment.endswith(f"after {opened.id}")
+            assert opened.id is not None
+            assert opened.comment.endswith(f"after {opened.id}")
             await harness.publish(first)
             [seen] = await collect(events, subject, 1)
         assert seen.event == "notification"
@@ -114,7 +115,8 @@ async def test_a_client_that_reconnects_before_any_item_misses_nothing(harness: 
         headers = {"Accept": "text/event-stream", "Last-Event-ID": opened.id}
         async with client.stream("GET", STREAM, headers=headers) as response:
             [missed] = await collect(sse(response), {str(request_id)}, 1)
-    assert missed.data is not None and missed.data["subject_id"] == str(request_id)
+    assert missed.data is not None
+    assert missed.data["subject_id"] == str(request_id)
 
 
 async def test_a_malformed_last_event_id_is_422_naming_the_header(harness: Harness) -> None:
