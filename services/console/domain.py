@@ -21,6 +21,23 @@ def N_(message: str) -> str:
     return message
 
 
+FIELD_REQUIRED = N_("Fill in this field.")
+VALUE_NOT_ALLOWED = N_("This value is not one the catalog allows.")
+FIELD_INVALID = N_("Check this field.")
+
+
+def field_hint(api_message: str, *, catalog_value: bool, hint: str | None = None) -> str:
+    """What to say beside a form field a service refused, as a message id in the page's language.
+
+    The services answer in English; the console classifies: missing, a catalog value out of range, or the
+    field's own hint (e.g. "Enter a whole number from 1 to 1000.")."""
+    if "required" in api_message.lower() or "at least 1 character" in api_message:
+        return FIELD_REQUIRED
+    if catalog_value:
+        return VALUE_NOT_ALLOWED
+    return hint or FIELD_INVALID
+
+
 ROLE_LABELS: dict[str, str] = {
     "region_admin": N_("Region administrator"),
     "coordinator": N_("Coordinator"),

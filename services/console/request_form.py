@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.console import domain
 from services.console.domain import N_, Locale
 from shared.catalog import EnumAttribute, get_category
 
@@ -100,10 +101,10 @@ HINTS: dict[str, str] = {
     "region": N_("Choose the region."),
     "category": N_("Choose a category."),
 }
-REQUIRED = N_("Fill in this field.")
+REQUIRED = domain.FIELD_REQUIRED
 NOT_A_NUMBER = N_("Enter a number.")
-OUT_OF_RANGE = N_("This value is not one the catalog allows.")
-INVALID = N_("Check this field.")
+OUT_OF_RANGE = domain.VALUE_NOT_ALLOWED
+INVALID = domain.FIELD_INVALID
 _NUMBER = re.compile(r"^-?[0-9]+([.,][0-9]+)?$")
 
 
@@ -204,11 +205,6 @@ def field_errors(api_errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     for error in api_errors:
         field = form_field_of(str(error.get("field", ""))) or ""
         message = str(error.get("message", ""))
-        if "required" in message.lower() or "at least 1 character" in message:
-            hint = REQUIRED
-        elif field.startswith(SPEC_PREFIX):
-            hint = OUT_OF_RANGE
-        else:
-            hint = HINTS.get(field, INVALID)
+        hint = domain.field_hint(message, catalog_value=field.startswith(SPEC_PREFIX), hint=HINTS.get(field))
         shown.setdefault(field, hint)
     return shown

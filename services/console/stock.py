@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from babel.dates import format_date, format_timedelta
 from babel.numbers import format_decimal
 
+from services.console import domain
 from services.console.domain import N_
 from shared.catalog import Category, NumberAttribute, all_categories, get_category
 from shared.geography import Region, all_regions, get_region
@@ -42,6 +43,10 @@ HOME_ROWS = 10  # how many proposals, allocations and notices the home page list
 PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 # The API names a lot's location as one object; the form has a field for each part.
 FORM_FIELD_OF = {"location.region": "location_region", "location.site": "site", "location": "location_region"}
+HINTS = {
+    "quantity": N_("Enter a whole number of units."),
+    "available_from": N_("Enter a date."),
+}
 SERIALS_SEPARATOR = re.compile(r"[\n,;]+")
 
 
@@ -178,10 +183,14 @@ def form_field(api_field: str) -> str:
 
 
 def errors_by_field(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """The API's ``errors[]`` as form field → message (the first message for each field)."""
+    """The API's ``errors[]`` as form field → message id in the page's language (the first for each field)."""
     shown: dict[str, str] = {}
     for error in errors:
-        shown.setdefault(form_field(str(error.get("field", ""))), str(error.get("message", "")))
+        field = form_field(str(error.get("field", "")))
+        hint = domain.field_hint(
+            str(error.get("message", "")), catalog_value=field.startswith("specs."), hint=HINTS.get(field)
+        )
+        shown.setdefault(field, hint)
     return shown
 
 

@@ -99,7 +99,7 @@ async def _shoot_request_pages(
         await page.get_by_label(password).fill(PASSWORD)
         await page.get_by_role("button", name=button).click()
         await page.wait_for_url("**/")
-        pages = {"home": "/", "requests": "/requests", "request": f"/requests/{request_id}"}
+        pages = {"home-region_admin": "/", "requests": "/requests", "request": f"/requests/{request_id}"}
         pages |= {"subscriptions": "/subscriptions"}
         for name, path in pages.items() if viewport == "desktop" else ():
             await page.goto(path)

@@ -69,7 +69,8 @@ async def _shoot_locale(
             await shot(page, "/", "home-coordinator-desktop")
         await page.context.close()
     page = await _signed_in(browser, console, DONOR, locale, DESKTOP)
-    for path, name in (("/", "home-donor"), ("/lots", "lots"), ("/lots/new?category=generator", "lot-new")):
+    donor_pages = (("/", "home-donor"), ("/lots", "lots"), ("/lots/new?category=generator", "lot-new"))
+    for path, name in (*donor_pages, ("/allocations", "allocations")):
         await shot(page, path, f"{name}-desktop")
     await page.context.close()
     page = await _signed_in(browser, console, DONOR, locale, PHONE)

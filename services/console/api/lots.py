@@ -100,7 +100,7 @@ async def register_lot(request: Request, visitor: StockKeeperDep) -> Response:
     except ServiceRefused as exc:
         if exc.status in (403, 404):
             refused_page(exc, visitor)
-        errors = stock.errors_by_field(exc.errors) or {"form": exc.detail}
+        errors = stock.errors_by_field(exc.errors) or {"form": ""}  # the notice above the form says it
         return await _lot_form_page(request, visitor, form, errors, status_code=exc.status)
     return redirect(f"/lots/{lot.id}")
 

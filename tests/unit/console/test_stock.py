@@ -97,12 +97,13 @@ def test_api_error_fields_point_at_the_form_fields() -> None:
         {"field": "body.quantity", "message": "second"},
         {"field": "body.location.region", "message": "required"},
     ]
+    # Each field gets a message id the page shows in its own language (the services answer in English).
     assert stock.errors_by_field(errors) == {
-        "site": "String should have at least 1 character",
-        "eligible_regions": "unknown region",
-        "specs.fuel": "must be one of diesel, gas",
-        "quantity": "first",
-        "location_region": "required",
+        "site": "Fill in this field.",
+        "eligible_regions": "Check this field.",
+        "specs.fuel": "This value is not one the catalog allows.",
+        "quantity": "Enter a whole number of units.",
+        "location_region": "Fill in this field.",
     }
 
 
