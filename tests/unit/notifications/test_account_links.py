@@ -24,10 +24,10 @@ def rendered(event_class: type[AccountLinkIssued], locale: Locale) -> tuple[Acco
 @pytest.mark.parametrize(
     ("event_class", "locale", "title", "valid_until"),
     [
-        (AccountInvited, "uk", "Вас запрошено до Vidnova", "дійсним до 04.12.2026, 18:30 UTC"),  # noqa: RUF001
-        (AccountInvited, "en", "You are invited to Vidnova", "valid until 4 December 2026, 18:30 UTC"),
-        (AccountPasswordReset, "uk", "Скидання пароля до Vidnova", "дійсним до 04.12.2026, 18:30 UTC"),
-        (AccountPasswordReset, "en", "Reset your Vidnova password", "valid until 4 December 2026, 18:30 UTC"),
+        (AccountInvited, "uk", "Вас запрошено до Vidnova", "дійсним до 04.12.2026, 20:30 за київським часом"),  # noqa: RUF001
+        (AccountInvited, "en", "You are invited to Vidnova", "valid until 4 December 2026, 20:30 Kyiv time"),
+        (AccountPasswordReset, "uk", "Скидання пароля до Vidnova", "дійсним до 04.12.2026, 20:30 за київським часом"),
+        (AccountPasswordReset, "en", "Reset your Vidnova password", "valid until 4 December 2026, 20:30 Kyiv time"),
     ],
 )
 def test_account_email_greets_the_person_and_gives_the_link_with_its_expiry(

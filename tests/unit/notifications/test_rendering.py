@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from services.notifications.rendering import LOCALES, Locale, negotiate_locale, plural_index, render
@@ -114,9 +116,11 @@ def test_dispatch_tells_the_region_carrier_waybill_and_serials() -> None:
     assert "Серійні номери: SN-1, SN-2." in uk.body
 
 
-def test_proposal_times_are_shown_in_utc() -> None:
-    message = render(notice(allocation_event(AllocationProposed), "lot_proposed"), "uk")
-    assert "до 01.12.2026, 12:00 UTC" in message.body
+def test_proposal_times_are_shown_in_kyiv_time_winter_and_summer() -> None:
+    winter = allocation_event(AllocationProposed)  # expires 2026-12-01 12:00 UTC: EET, UTC+2
+    assert "до 01.12.2026, 14:00 за київським часом" in render(notice(winter, "lot_proposed"), "uk").body
+    summer = allocation_event(AllocationProposed, expires_at=datetime(2026, 7, 1, 21, 30, tzinfo=UTC))
+    assert "by 2 July 2026, 00:30 Kyiv time" in render(notice(summer, "lot_proposed"), "en").body  # EEST
 
 
 SAMPLES: list[Payload] = [
