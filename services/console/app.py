@@ -28,7 +28,6 @@ from services.console.api import (
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
 from services.console.oidc import STATE_COOKIE, identity_provider, state_key
-from services.console.sent_links import link_eraser_job
 from services.console.settings import ConsoleSettings
 from services.console.translations import page_environments
 from shared.service import ServiceDefinition, create_service_app
@@ -45,7 +44,6 @@ DEFINITION = ServiceDefinition(
         *(requests.router, request_detail.router, subscriptions.router),
         *(approvals.router, lots.router, allocations.router),
     ],
-    jobs=(link_eraser_job(),),
 )
 
 
