@@ -52,7 +52,7 @@ async def _relay(
     """The person's notifications as HTML fragments, and the unread count after each."""
     environment = request.app.state.pages[caller.locale]
     fragment = environment.get_template("fragments/notification.html")
-    badge = environment.get_template("fragments/unread.html")  # the whole badge: grey at zero
+    badge = environment.get_template("fragments/unread_count.html")  # inside the badge: grey at zero
     yield "retry: 3000\n\n"
     try:
         async with client.stream(caller, last_event_id=last_event_id) as lines:
