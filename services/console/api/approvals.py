@@ -8,19 +8,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, QueryParams
 
 from services.console import stock
 from services.console.api.frame import (
     CsrfChecked,
-    PageForbidden,
-    PersonDep,
     Visitor,
     clients_of,
     redirect,
     render,
+    role_in,
 )
 from services.console.clients import ServiceRefused, ServiceUnavailable
 from services.console.schemas import Allocation
@@ -29,14 +28,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
-async def require_coordinator(visitor: PersonDep) -> Visitor:
-    """A coordinator or an admin, else the 403 page."""
-    if visitor.person.account.role not in ("coordinator", "admin"):
-        raise PageForbidden
-    return visitor
-
-
-CoordinatorDep = Annotated[Visitor, Depends(require_coordinator)]
+CoordinatorDep = Annotated[Visitor, role_in("coordinator", "admin")]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
@@ -14,25 +14,18 @@ from services.console import stock
 from services.console.api.frame import (
     CsrfChecked,
     PageForbidden,
-    PersonDep,
     Visitor,
     clients_of,
     redirect,
     render,
+    role_in,
 )
 from services.console.clients import ServiceRefused
 
 router = APIRouter(include_in_schema=False)
 
 
-async def require_stock_keeper(visitor: PersonDep) -> Visitor:
-    """A donor (its own lots), a coordinator or an admin, else the 403 page."""
-    if visitor.person.account.role not in ("donor", "coordinator", "admin"):
-        raise PageForbidden
-    return visitor
-
-
-StockKeeperDep = Annotated[Visitor, Depends(require_stock_keeper)]
+StockKeeperDep = Annotated[Visitor, role_in("donor", "coordinator", "admin")]  # a donor: its own lots
 
 
 def refused_page(exc: ServiceRefused, visitor: Visitor) -> NoReturn:

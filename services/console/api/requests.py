@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
@@ -14,11 +14,11 @@ from services.console import domain, request_form
 from services.console.api.frame import (
     CsrfChecked,
     PageForbidden,
-    PersonDep,
     Visitor,
     clients_of,
     redirect,
     render,
+    role_in,
 )
 from services.console.clients import ServiceRefused
 from shared.catalog import all_categories
@@ -33,14 +33,8 @@ KEY_REUSED = domain.N_(
 SEARCH_TOO_LONG = domain.N_("Search for at most 100 characters.")
 
 
-async def require_request_reader(visitor: PersonDep) -> Visitor:
-    """Region admins, coordinators and admins see requests; donors only through their allocations."""
-    if visitor.person.account.role not in ("region_admin", "coordinator", "admin"):
-        raise PageForbidden
-    return visitor
-
-
-ReaderDep = Annotated[Visitor, Depends(require_request_reader)]
+# Region admins, coordinators and admins see requests; donors only through their allocations.
+ReaderDep = Annotated[Visitor, role_in("region_admin", "coordinator", "admin")]
 
 
 def choices(locale: domain.Locale) -> dict[str, Any]:
