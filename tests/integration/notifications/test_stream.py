@@ -94,8 +94,8 @@ async def test_stream_delivers_new_items_and_resumes_after_last_event_id(harness
             assert response.status_code == 200
             missed = await collect(sse(response), subject, 2)
     assert [e.data["title"] for e in missed if e.data] == [
-        "Статус запиту UA46-2026-000002: частково розподілено",
-        "Статус запиту UA46-2026-000003: розподілено",
+        "Статус заявки UA46-2026-000002: частково розподілено",
+        "Статус заявки UA46-2026-000003: розподілено",
     ]
     assert [int(e.id or 0) for e in missed] == [int(last_event_id) + 1, int(last_event_id) + 2]
 
