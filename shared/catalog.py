@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -48,6 +49,25 @@ class EnumAttribute:
     name_en: str
     name_uk: str
     values: tuple[str, ...]
+    # The number a word value stands for (phases: "three" is 3); numeric values stand for themselves.
+    numbers: tuple[tuple[str, float], ...] = ()
+
+    def canonical(self, typed: object) -> str | None:
+        """The catalog's spelling of what a person typed (any case, or its number), or None."""
+        if isinstance(typed, str):
+            folded = typed.strip().casefold()
+            found = next((value for value in self.values if value.casefold() == folded), None)
+            if found is not None:
+                return found
+            typed = _typed_number(folded)
+        if not _is_number(typed) or not math.isfinite(typed):
+            return None
+        return next((value for value in self.values if self.number_of(value) == typed), None)
+
+    def number_of(self, value: str) -> float | None:
+        """The number a value stands for, if any."""
+        named = dict(self.numbers)
+        return named[value] if value in named else _typed_number(value)
 
 
 Attribute: TypeAlias = NumberAttribute | EnumAttribute
@@ -126,6 +146,14 @@ def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_DECIMAL = re.compile(r"^[0-9]{1,9}([.,][0-9]{1,9})?$")
+
+
+def _typed_number(text: str) -> float | None:
+    """A plain decimal as people type it ("110", "0.4", "0,4"), else None."""
+    return float(text.replace(",", ".")) if _DECIMAL.match(text) else None
+
+
 def _require_category(name: str) -> Category:
     category = get_category(name)
     if category is None:
@@ -187,16 +215,17 @@ def _number(attribute: NumberAttribute, value: object, field: str) -> float:
 
 
 def _acceptable_values(attribute: EnumAttribute, value: object, field: str) -> list[str]:
-    candidates = [value] if isinstance(value, str) else value
-    if not isinstance(candidates, list | tuple) or not candidates:
+    candidates = value if isinstance(value, list | tuple) else [value]
+    if not candidates:
         raise SpecError(field, f"must be one of {_listing(attribute)} or a non-empty list of them")
     return sorted({_enum_value(attribute, candidate, field) for candidate in candidates})
 
 
 def _enum_value(attribute: EnumAttribute, value: object, field: str) -> str:
-    if not isinstance(value, str) or value not in attribute.values:
+    canonical = attribute.canonical(value)
+    if canonical is None:
         raise SpecError(field, f"{value!r} is not one of {_listing(attribute)}")
-    return value
+    return canonical
 
 
 def _listing(attribute: EnumAttribute) -> str:
@@ -226,5 +255,6 @@ def _attribute_from_row(row: dict[str, Any]) -> Attribute:
             **labels, unit=row["unit"], minimum=row.get("minimum"), maximum=row.get("maximum")
         )
     if row["type"] == "enum":
-        return EnumAttribute(**labels, values=tuple(str(value) for value in row["values"]))
+        numbers = tuple((str(value), float(number)) for value, number in row.get("numbers", {}).items())
+        return EnumAttribute(**labels, values=tuple(str(value) for value in row["values"]), numbers=numbers)
     raise ValueError(f"catalog attribute {row['name']!r} has unknown type {row['type']!r}")

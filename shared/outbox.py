@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.db import OUTBOX_PENDING_KEY, Database, UTCDateTime, stage_insert, utcnow
 from shared.events.envelope import CloudEvent, new_event
 from shared.events.payloads import Payload
-from shared.events.registry import lookup
+from shared.events.registry import SECRET_TYPES, lookup
 from shared.kafka import CLIENT_FAILURES, make_producer, start_client, stop_client
 from shared.leadership import Leadership
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_PENDING
@@ -172,7 +172,7 @@ class OutboxRelay:
                 if published < self.batch_size:
                     await wait_or_stop(self._stopping, self.poll_interval_s, wake=self._wake)
         finally:
-            await self._close()
+            await self.close()
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns the number of rows marked published."""
@@ -238,13 +238,18 @@ class OutboxRelay:
     async def _mark_published(
         self, ids: list[int], rows: Sequence[OutboxRecord], outcomes: Sequence[BaseException | None]
     ) -> None:
+        """Published rows get their time; rows of secret-carrying types are deleted instead (§12)."""
         now = utcnow()
         failed = {row.id: str(o) for row, o in zip(rows, outcomes, strict=True) if o is not None}
+        secret = {row.id for row in rows if row.event_type in SECRET_TYPES}
+        kept, erased = [i for i in ids if i not in secret], [i for i in ids if i in secret]
         async with self.db.engine.begin() as connection:
-            if ids:
+            if kept:
                 await connection.execute(
-                    sa.update(OutboxRecord).where(col(OutboxRecord.id).in_(ids)).values(published_at=now)
+                    sa.update(OutboxRecord).where(col(OutboxRecord.id).in_(kept)).values(published_at=now)
                 )
+            if erased:
+                await connection.execute(sa.delete(OutboxRecord).where(col(OutboxRecord.id).in_(erased)))
             for row_id, error in failed.items():
                 await connection.execute(
                     sa.update(OutboxRecord)
@@ -262,6 +267,7 @@ class OutboxRelay:
         if producer is not None:
             await stop_client(producer, client="outbox producer")  # it may be replaced because it is broken
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """Stop the producer and give up leadership (``run`` does this when it ends)."""
         await self._stop_producer()
         await self._leadership.release()

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from services.allocation.domain import AllocationStatus, DonorKind
-from shared.events.payloads import FacilityKind
+from shared.events.payloads import FacilityKind, Priority
 from shared.fields import (
     REGION_CODES,
     CategoryName,
@@ -153,6 +153,7 @@ class AllocationOut(BaseModel):
     id: UUID
     request_id: UUID
     request_ref: str
+    priority: Priority = Field(description="The request's priority (the approvals queue orders by it)")
     lot_id: UUID
     donor_id: str
     region: str

@@ -71,6 +71,7 @@ def allocation_out(allocation: Allocation, demand: Demand) -> AllocationOut:
             **allocation.model_dump(exclude={"created_at"}),
             "proposed_at": allocation.created_at,
             "request_ref": demand.ref,
+            "priority": demand.priority,
             "settlement": demand.settlement,
             "facility": FacilityOut.model_validate(
                 {"name": demand.facility_name, "kind": demand.facility_kind}

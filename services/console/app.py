@@ -12,11 +12,22 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.console.api import account, admin, inbox, oidc, sign_in
+from services.console.api import (
+    account,
+    admin,
+    allocations,
+    approvals,
+    inbox,
+    lots,
+    oidc,
+    request_detail,
+    requests,
+    sign_in,
+    subscriptions,
+)
 from services.console.api.frame import ERROR_HANDLERS
 from services.console.clients import TokenSigner, service_clients
 from services.console.oidc import STATE_COOKIE, identity_provider, state_key
-from services.console.sent_links import link_eraser_job
 from services.console.settings import ConsoleSettings
 from services.console.translations import page_environments
 from shared.service import ServiceDefinition, create_service_app
@@ -28,8 +39,11 @@ STATIC_DIR = Path(__file__).parent / "static"
 DEFINITION = ServiceDefinition(
     name="console",
     title="Vidnova console",
-    routers=[sign_in.router, oidc.router, account.router, inbox.router, admin.router],
-    jobs=(link_eraser_job(),),
+    routers=[
+        *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
+        *(requests.router, request_detail.router, subscriptions.router),
+        *(approvals.router, lots.router, allocations.router),
+    ],
 )
 
 

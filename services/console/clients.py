@@ -10,7 +10,7 @@ from uuid import UUID
 
 import httpx
 
-from services.console.schemas import Notification
+from services.console.schemas import Allocation, Lot, Notification, RequestView, Subscription
 from shared.auth import Role, mint_token
 
 UpstreamName = Literal["requests", "allocation", "notifications"]
@@ -27,9 +27,12 @@ class ServiceUnavailable(RuntimeError):
 class ServiceRefused(RuntimeError):
     """A service answered with a 4xx problem; ``status`` and ``detail`` from its answer."""
 
-    def __init__(self, service: UpstreamName, status: int, detail: str) -> None:
+    def __init__(
+        self, service: UpstreamName, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(f"{service} answered {status}: {detail}")
         self.service, self.status, self.detail = service, status, detail
+        self.errors = errors or []  # problem+json ``errors[]``: {"field": ..., "message": ...}
 
 
 @dataclass(frozen=True)
@@ -79,23 +82,23 @@ class ServiceClient:
     def headers(self, caller: Caller) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.signer.token_for(caller)}", "Accept-Language": caller.locale}
 
-    async def call(self, method: str, path: str, caller: Caller, **kwargs: Any) -> Any:
+    async def call(
+        self, method: str, path: str, caller: Caller, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         """The JSON answer of one call; ServiceUnavailable or ServiceRefused when it fails."""
         try:
             response = await self.http.request(
-                method, self.base_url + path, headers=self.headers(caller), **kwargs
+                method, self.base_url + path, headers={**self.headers(caller), **(headers or {})}, **kwargs
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(self.name, type(exc).__name__) from exc
         if response.status_code >= 500:
             raise ServiceUnavailable(self.name, f"HTTP {response.status_code}")
         if response.status_code >= 400:
-            detail = (
-                response.json().get("detail", "")
-                if response.headers.get("content-type", "").endswith("json")
-                else response.text[:200]
-            )
-            raise ServiceRefused(self.name, response.status_code, str(detail))
+            problem = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+            detail = problem.get("detail", "") if problem else response.text[:200]
+            errors = problem.get("errors") if isinstance(problem.get("errors"), list) else None
+            raise ServiceRefused(self.name, response.status_code, str(detail), errors)
         return response.json() if response.content else None
 
 
@@ -146,13 +149,83 @@ class NotificationsClient(ServiceClient):
         finally:
             await response.aclose()
 
+    async def subscriptions(self, caller: Caller) -> list[Subscription]:
+        body = await self.call("GET", "/v1/subscriptions", caller, params={"limit": 200})
+        return [Subscription.model_validate(item) for item in body["items"]]
+
+    async def subscribe(self, caller: Caller, body: dict[str, Any]) -> Subscription:
+        return Subscription.model_validate(await self.call("POST", "/v1/subscriptions", caller, json=body))
+
+    async def unsubscribe(self, caller: Caller, subscription_id: UUID) -> None:
+        await self.call("DELETE", f"/v1/subscriptions/{subscription_id}", caller)
+
+
+class RequestsClient(ServiceClient):
+    """Requests: list, file, read, cancel."""
+
+    async def requests(self, caller: Caller, **filters: str) -> list[RequestView]:
+        body = await self.call("GET", "/v1/requests", caller, params={"limit": 100, **filters})
+        return [RequestView.model_validate(item) for item in body["items"]]
+
+    async def request(self, caller: Caller, request_id: UUID) -> RequestView:
+        return RequestView.model_validate(await self.call("GET", f"/v1/requests/{request_id}", caller))
+
+    async def file_request(
+        self, caller: Caller, body: dict[str, Any], *, idempotency_key: str
+    ) -> RequestView:
+        """File once per key: a double submission of the same form answers the same request."""
+        headers = {"Idempotency-Key": idempotency_key}
+        return RequestView.model_validate(
+            await self.call("POST", "/v1/requests", caller, json=body, headers=headers)
+        )
+
+    async def cancel(self, caller: Caller, request_id: UUID, reason: str) -> RequestView:
+        body = await self.call("POST", f"/v1/requests/{request_id}/cancel", caller, json={"reason": reason})
+        return RequestView.model_validate(body)
+
+
+class AllocationClient(ServiceClient):
+    """Lots and allocations: the stock pages' calls."""
+
+    async def lots(self, caller: Caller, **filters: str) -> list[Lot]:
+        body = await self.call("GET", "/v1/lots", caller, params={"limit": 200, **filters})
+        return [Lot.model_validate(item) for item in body["items"]]
+
+    async def lot(self, caller: Caller, lot_id: UUID) -> Lot:
+        return Lot.model_validate(await self.call("GET", f"/v1/lots/{lot_id}", caller))
+
+    async def register_lot(self, caller: Caller, body: dict[str, Any], *, idempotency_key: str) -> Lot:
+        """Register once per key: a double submission of the same form answers the same lot."""
+        headers = {"Idempotency-Key": idempotency_key}
+        return Lot.model_validate(await self.call("POST", "/v1/lots", caller, json=body, headers=headers))
+
+    async def change_quantity(self, caller: Caller, lot_id: UUID, body: dict[str, Any]) -> Lot:
+        return Lot.model_validate(await self.call("PATCH", f"/v1/lots/{lot_id}", caller, json=body))
+
+    async def withdraw(self, caller: Caller, lot_id: UUID) -> Lot:
+        return Lot.model_validate(await self.call("POST", f"/v1/lots/{lot_id}/withdraw", caller))
+
+    async def allocations(self, caller: Caller, **filters: str) -> list[Allocation]:
+        body = await self.call("GET", "/v1/allocations", caller, params={"limit": 200, **filters})
+        return [Allocation.model_validate(item) for item in body["items"]]
+
+    async def allocation(self, caller: Caller, allocation_id: UUID) -> Allocation:
+        return Allocation.model_validate(await self.call("GET", f"/v1/allocations/{allocation_id}", caller))
+
+    async def transition(
+        self, caller: Caller, allocation_id: UUID, step: str, body: dict[str, Any] | None = None
+    ) -> Allocation:
+        """``approve``, ``reject`` {reason}, ``dispatch`` {waybill, carrier, ...} or ``deliver`` {...}."""
+        path = f"/v1/allocations/{allocation_id}/{step}"
+        return Allocation.model_validate(await self.call("POST", path, caller, json=body))
+
 
 @dataclass(frozen=True)
 class ServiceClients:
     """One client per service, sharing one httpx client (created and closed in the app's lifespan)."""
 
-    requests: ServiceClient
-    allocation: ServiceClient
+    requests: RequestsClient
+    allocation: AllocationClient
     notifications: NotificationsClient
 
 
@@ -166,8 +239,8 @@ def service_clients(
 ) -> ServiceClients:
     """The clients of the three services."""
     return ServiceClients(
-        requests=ServiceClient(name="requests", base_url=requests_url, http=http, signer=signer),
-        allocation=ServiceClient(name="allocation", base_url=allocation_url, http=http, signer=signer),
+        requests=RequestsClient(name="requests", base_url=requests_url, http=http, signer=signer),
+        allocation=AllocationClient(name="allocation", base_url=allocation_url, http=http, signer=signer),
         notifications=NotificationsClient(
             name="notifications", base_url=notifications_url, http=http, signer=signer
         ),

@@ -21,6 +21,23 @@ def N_(message: str) -> str:
     return message
 
 
+FIELD_REQUIRED = N_("Fill in this field.")
+VALUE_NOT_ALLOWED = N_("This value is not one the catalog allows.")
+FIELD_INVALID = N_("Check this field.")
+
+
+def field_hint(api_message: str, *, catalog_value: bool, hint: str | None = None) -> str:
+    """What to say beside a form field a service refused, as a message id in the page's language.
+
+    The services answer in English; the console classifies: missing, a catalog value out of range, or the
+    field's own hint (e.g. "Enter a whole number from 1 to 1000.")."""
+    if "required" in api_message.lower() or "at least 1 character" in api_message:
+        return FIELD_REQUIRED
+    if catalog_value:
+        return VALUE_NOT_ALLOWED
+    return hint or FIELD_INVALID
+
+
 ROLE_LABELS: dict[str, str] = {
     "region_admin": N_("Region administrator"),
     "coordinator": N_("Coordinator"),
@@ -135,12 +152,25 @@ class NavigationItem:
 
 
 def navigation_for(role: str) -> tuple[NavigationItem, ...]:
-    """The pages a role reaches from the header (role pages of issue 15 join this list)."""
+    """The pages a role reaches from the header, in the order of the work."""
     items = [NavigationItem("/", N_("Home")), NavigationItem("/inbox", N_("Inbox"))]
+    if role in ("region_admin", "coordinator", "admin"):
+        items.append(NavigationItem("/requests", N_("Requests")))
+    items += stock_navigation_for(role)
     if role == "admin":
         items += [
             NavigationItem("/admin/accounts", N_("Accounts")),
             NavigationItem("/admin/sign-ins", N_("Sign-ins")),
         ]
+    items.append(NavigationItem("/subscriptions", N_("Subscriptions")))
     items.append(NavigationItem("/account", N_("My account")))
     return tuple(items)
+
+
+def stock_navigation_for(role: str) -> list[NavigationItem]:
+    """The stock pages a role reaches: approvals (coordinators), lots (donors, coordinators), allocations."""
+    items = [NavigationItem("/approvals", N_("Approvals"))] if role in ("coordinator", "admin") else []
+    if role in ("donor", "coordinator", "admin"):
+        items.append(NavigationItem("/lots", N_("Lots")))
+    items.append(NavigationItem("/allocations", N_("Allocations")))
+    return items

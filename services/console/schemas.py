@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import cast
+from datetime import date, datetime
+from typing import Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ class Notification(BaseModel):
     body: str
     created_at: datetime
     read: bool
+    subject_id: str = ""  # the request an event is about, for pages that refresh when it changes
 
 
 class ScopeForm(BaseModel):
@@ -38,3 +39,118 @@ class ScopeForm(BaseModel):
         region, donor_id = self.region.strip().upper() or None, self.donor_id.strip() or None
         domain.check_scope(role, region=region, donor_id=donor_id)
         return role, region, donor_id
+
+
+class RequestQuantities(BaseModel):
+    requested: int
+    proposed: int
+    approved: int
+    dispatched: int
+    delivered: int
+    waitlisted: int
+
+
+class TimelineItem(BaseModel):
+    type: str
+    at: datetime
+    summary: str
+
+
+class RequestView(BaseModel):
+    """A request as the requests API answers it."""
+
+    id: UUID
+    ref: str
+    region: str
+    settlement: str
+    facility: dict[str, str]
+    category: str
+    specs: dict[str, Any]
+    quantity: int
+    priority: str
+    needed_by: date
+    justification: str
+    contact: dict[str, Any]
+    created_at: datetime
+    status: str
+    quantities: RequestQuantities
+    timeline: list[TimelineItem] | None = None
+
+
+class LotQuantities(BaseModel):
+    """A lot's units by stage."""
+
+    total: int
+    free: int
+    proposed: int
+    approved: int
+    dispatched: int
+    delivered: int
+
+
+class LotLocation(BaseModel):
+    region: str
+    site: str
+
+
+class Lot(BaseModel):
+    """A donor's lot as the allocation service shows it."""
+
+    id: UUID
+    donor_id: str
+    category: str
+    specs: dict[str, Any]
+    quantity: int
+    location: LotLocation
+    available_from: date
+    eligible_regions: list[str] | None
+    notes: str | None
+    status: str
+    quantities: LotQuantities
+    created_at: datetime
+
+
+class Facility(BaseModel):
+    name: str
+    kind: str
+
+
+class Allocation(BaseModel):
+    """An allocation (a proposal until approved) as the allocation service shows it."""
+
+    id: UUID
+    request_id: UUID
+    request_ref: str
+    priority: str
+    lot_id: UUID
+    donor_id: str
+    region: str
+    settlement: str
+    facility: Facility
+    category: str
+    quantity: int
+    status: str
+    reason: str
+    proposed_at: datetime
+    expires_at: datetime
+    updated_at: datetime
+    rejection_reason: str | None = None
+    waybill: str | None = None
+    carrier: str | None = None
+    eta: date | None = None
+    serials: list[str] = []
+    dispatched_at: datetime | None = None
+    delivered_at: datetime | None = None
+    received_quantity: int | None = None
+
+
+class Subscription(BaseModel):
+    """A person's e-mail or webhook subscription, as the notifications API answers it."""
+
+    id: UUID
+    channel: str
+    target: str
+    event_types: list[str] | None
+    locale: str
+    created_at: datetime
+    secret: str | None = None  # a new webhook's signing key, answered once

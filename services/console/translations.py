@@ -6,9 +6,10 @@ import io
 from functools import partial
 from pathlib import Path
 
-from babel.dates import format_datetime, get_timezone
+from babel.dates import format_date, format_datetime, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -41,5 +42,7 @@ def page_environments() -> dict[Locale, Environment]:
         )
         environment.install_gettext_translations(load_catalog(locale), newstyle=True)  # type: ignore[attr-defined]
         environment.filters["when"] = partial(format_datetime, format="medium", tzinfo=KYIV, locale=locale)
+        environment.filters["day"] = partial(format_date, format="medium", locale=locale)
+        environment.filters["number"] = partial(format_decimal, locale=locale)
         environments[locale] = environment
     return environments

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -153,10 +154,15 @@ def _date(context: Context, value: date) -> str:
     return f"{value.day} {month} {value.year}"
 
 
+KYIV = ZoneInfo("Europe/Kyiv")
+KYIV_TIME = {"uk": "за київським часом", "en": "Kyiv time"}
+
+
 @pass_context
 def _datetime(context: Context, value: datetime) -> str:
-    moment = value.astimezone(UTC)
-    return f"{_date(context, moment.date())}, {moment:%H:%M} UTC"
+    """A moment in the time people in Ukraine read their clocks by (EET/EEST), saying so."""
+    moment = value.astimezone(KYIV)
+    return f"{_date(context, moment.date())}, {moment:%H:%M} {KYIV_TIME[_locale(context)]}"
 
 
 @cache

@@ -129,7 +129,9 @@ async def inbox_events(
     ping_s: float,
 ) -> AsyncIterator[str]:
     """Every inbox item after ``position``, then each new one as it commits, until the token expires."""
-    yield f"retry: {RETRY_MS}\n: stream open after {position}\n\n"
+    # The id sets the client's Last-Event-ID before any item: a reconnect before the first item still
+    # resumes from here, so an item committed while it was away is not missed.
+    yield f"retry: {RETRY_MS}\nid: {position}\n: stream open after {position}\n\n"
     last_sent = time.monotonic()
     with bell.listening():
         while True:

@@ -33,6 +33,8 @@ router = APIRouter(prefix="/v1/requests", tags=["requests"], dependencies=[Depen
 Filer = Annotated[Principal, Depends(require_roles("region_admin", "coordinator", "admin"))]
 Canceller = Filer
 Coordinator = Annotated[Principal, Depends(require_roles("coordinator", "admin"))]
+MAX_REF_LENGTH = 32  # the column's width
+MAX_QUERY_LENGTH = 100
 
 
 @router.post(
@@ -79,6 +81,15 @@ async def list_requests(
     category: str | None = None,
     priority: Priority | None = None,
     created_after: IsoDateTime | None = None,
+    ref: Annotated[
+        str | None, Query(max_length=MAX_REF_LENGTH, description="Exact tracking code, any case")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_LENGTH, description="Text in the ref, settlement or facility name, any case"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> RequestPage:
@@ -92,6 +103,8 @@ async def list_requests(
         created_after=created_after,
         limit=limit,
         cursor=cursor,
+        ref=ref,
+        text=q,
     )
     return RequestPage(items=[to_public(r) for r in rows], next_cursor=next_cursor)
 

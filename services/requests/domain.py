@@ -122,6 +122,16 @@ def format_ref(region: str, year: int, number: int) -> str:
     return f"{region.replace('-', '')}-{year}-{number:06d}"
 
 
+def search_text(*texts: str) -> str:
+    """What free-text search matches against: the texts folded to one case, one per line."""
+    return "\n".join(text.casefold() for text in texts)
+
+
+def search_key(query: str) -> str:
+    """A search query folded as ``search_text`` folds what it searches."""
+    return query.strip().casefold()
+
+
 def summarize(payload: p.Payload) -> str:
     """One line for a request's timeline."""
     match payload:

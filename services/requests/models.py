@@ -48,6 +48,9 @@ class Request(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     cancelled_by: str | None = Field(default=None, max_length=255)
     cancel_reason: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
+    # Ref, settlement and facility name case-folded in Python: the same search on SQLite and PostgreSQL,
+    # whose lower() differ on Cyrillic.
+    search_text: str = Field(default="", sa_column=Column(sa.Text(), nullable=False, server_default=""))
 
 
 class TimelineEntry(SQLModel, table=True):

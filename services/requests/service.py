@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.requests import events
-from services.requests.domain import TERMINAL_STATUSES, format_ref, summarize
+from services.requests.domain import TERMINAL_STATUSES, format_ref, search_key, search_text, summarize
 from services.requests.models import RefCounter, Request, TimelineEntry
 from services.requests.progress import add_timeline, locked_request, settle
 from services.requests.schemas import RequestCreate
@@ -41,8 +41,9 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
     except SpecError as exc:
         raise invalid_field(f"body.{exc.field}", exc.message) from exc
     now = datetime.now(UTC)
+    ref = format_ref(body.region, now.year, await _next_number(session, body.region, now.year))
     request = Request(
-        ref=format_ref(body.region, now.year, await _next_number(session, body.region, now.year)),
+        ref=ref,
         region=body.region,
         settlement=body.settlement,
         facility_name=body.facility.name,
@@ -56,6 +57,7 @@ async def submit_request(*, session: AsyncSession, body: RequestCreate, principa
         contact=body.contact.model_dump(mode="json", exclude_none=True),
         created_by=author(principal),
         created_at=now,
+        search_text=search_text(ref, body.settlement, body.facility.name),
     )
     session.add(request)
     submitted = events.request_submitted(request, submitted_at=now)
@@ -156,8 +158,10 @@ async def list_requests(
     created_after: datetime | None,
     limit: int,
     cursor: str | None,
+    ref: str | None = None,
+    text: str | None = None,
 ) -> tuple[list[Request], str | None]:
-    """Newest first, keyset-paginated on (created_at, id) so concurrent inserts never shift pages."""
+    """Newest first, keyset-paginated on (created_at, id); ``ref`` exact, ``text`` a substring, any case."""
     if principal.role == "donor":
         raise Problem(403, "Forbidden", "donors see requests only through their allocations")
     if region is not None and get_region(region) is None:
@@ -177,4 +181,8 @@ async def list_requests(
         # A timestamp without an offset is read as UTC.
         aware = created_after if created_after.tzinfo else created_after.replace(tzinfo=UTC)
         statement = statement.where(col(Request.created_at) > aware)
+    if ref is not None:
+        statement = statement.where(col(Request.ref) == ref.strip().upper())  # refs are issued upper-case
+    if text is not None and search_key(text):
+        statement = statement.where(col(Request.search_text).contains(search_key(text), autoescape=True))
     return await fetch_page(session, statement, limit=limit, cursor=cursor)

@@ -25,6 +25,9 @@ class EventType:
     payload: type[p.Payload]
     stream: str  # topic suffix: requests | inventory | allocations | notifications | accounts
     key_field: str  # payload field used as the Kafka key and the CloudEvents subject
+    # Carries a one-time secret (a sign-in link): the relay deletes its outbox row once published
+    # instead of keeping it, so the secret lives in the producer's database only until Kafka has it.
+    secret: bool = False
 
     @property
     def ce_type(self) -> str:
@@ -58,14 +61,15 @@ def _types() -> dict[str, EventType]:
         EventType("allocation.delivered", 1, p.AllocationDelivered, "allocations", "request_id"),
         EventType("notification.delivered", 1, p.NotificationDelivered, "notifications", "recipient"),
         EventType("notification.failed", 1, p.NotificationFailed, "notifications", "recipient"),
-        EventType("account.invited", 1, p.AccountInvited, "accounts", "account_id"),
-        EventType("account.password_reset", 1, p.AccountPasswordReset, "accounts", "account_id"),
+        EventType("account.invited", 1, p.AccountInvited, "accounts", "account_id", secret=True),
+        EventType("account.password_reset", 1, p.AccountPasswordReset, "accounts", "account_id", secret=True),
     ]
     return {t.ce_type: t for t in declared}
 
 
 EVENT_TYPES: Final[dict[str, EventType]] = _types()
 _BY_PAYLOAD: Final[dict[type[p.Payload], EventType]] = {t.payload: t for t in EVENT_TYPES.values()}
+SECRET_TYPES: Final[frozenset[str]] = frozenset(t.ce_type for t in EVENT_TYPES.values() if t.secret)
 STREAMS: Final[tuple[str, ...]] = ("requests", "inventory", "allocations", "notifications", "accounts")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from shared.settings import ALL_SERVICE_NAMES
 from tests.browser.console import CHROMIUM, Console, start_console, stop_console
 from tests.conftest import Infra
 
@@ -40,6 +41,20 @@ async def console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]
 
 
 @pytest.fixture(scope="session")
+async def full_console(infra: Infra, browser_workdir: Path) -> AsyncIterator[Console]:
+    """The console with all three services: the request pages file, match and deliver for real.
+
+    Its own stack, so that events the inbox tests publish (and count) start no matching there."""
+    workdir = browser_workdir / "full"
+    workdir.mkdir(exist_ok=True)
+    running = await start_console(infra.broker, infra.database, workdir, names=ALL_SERVICE_NAMES)
+    try:
+        yield running
+    finally:
+        await stop_console(running)
+
+
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     path = chromium_path()
     async with async_playwright() as playwright:
@@ -53,6 +68,21 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(browser: Browser, console: Console) -> AsyncIterator[Page]:
     """A fresh browser profile (no cookies) on the console, 1280 px wide."""
     context = await browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest.fixture(scope="session")
+async def stock_console(full_console: Console) -> Console:
+    """The stock pages run on the same whole stack as the request pages: one set of processes for both."""
+    return full_console
+
+
+@pytest.fixture
+async def stock_page(browser: Browser, stock_console: Console) -> AsyncIterator[Page]:
+    """A fresh browser profile on the console of the whole stack, 1280 px wide."""
+    context = await browser.new_context(base_url=stock_console.url, viewport={"width": 1280, "height": 900})
     opened = await context.new_page()
     yield opened
     await context.close()

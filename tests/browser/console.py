@@ -1,4 +1,4 @@
-"""A running console with the notifications service, a real SMTP server, and what tests do to them."""
+"""A running console with the services it needs, a real SMTP server, and what tests do to them."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from shared.events.envelope import new_event
 from shared.events.payloads import Payload
 from shared.events.registry import event_type_of
 from shared.kafka import make_producer
+from shared.settings import ServiceName
 from tests.integration.notifications.harness import SMTP_PASSWORD, SMTP_USER, Mailbox
 from tests.support.infra import BrokerChoice, DatabaseChoice
 from tests.support.stack import ServiceStack, make_stack
@@ -35,7 +36,7 @@ AXE = Axe()
 
 @dataclass
 class Console:
-    """The console and notifications processes under test, with a producer and the console's database."""
+    """The console and the services under test, with a producer and the console's database."""
 
     stack: ServiceStack
     mailbox: Mailbox
@@ -94,17 +95,28 @@ class Console:
         raise TimeoutError(f"no e-mail with a link to {email} within {timeout_s}s")
 
 
-async def start_console(broker: BrokerChoice, database: DatabaseChoice, workdir: Path, **env: str) -> Console:
-    """The console and the notifications service on this broker, e-mailing a real SMTP server."""
+async def start_console(
+    broker: BrokerChoice,
+    database: DatabaseChoice,
+    workdir: Path,
+    *,
+    names: tuple[ServiceName, ...] = ("notifications", "console"),
+    **env: str,
+) -> Console:
+    """The console and the notifications service (or every service) on this broker, e-mailing to SMTP."""
     mailbox = Mailbox(workdir)
     mailbox.start()
+    unused = {
+        f"{name.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/unused-{name}.db"
+        for name in ("requests", "allocation")
+        if name not in names
+    }
     stack = await make_stack(
         broker=broker,
         database=database,
         tmp_dir=workdir,
-        names=("notifications", "console"),
-        REQUESTS_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-requests.db",
-        ALLOCATION_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/unused-allocation.db",
+        names=names,
+        **unused,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(mailbox.port),
         SMTP_STARTTLS="true",

@@ -40,6 +40,19 @@ async def test_a_notification_published_while_the_inbox_is_open_appears_without_
     await expect(page.locator(".inbox-item").first).to_contain_text("Read")
     await expect(page.locator("#unread-count")).to_have_text(str(unread_now - 1))
     await assert_accessible(page)
+    # The badge swapped in by the stream and by "Mark read" keeps following the stream.
+    await console.publish(request_submitted(priority="critical"))
+    await expect(page.locator(".inbox-item")).to_have_count(before + 2, timeout=30_000)
+    await expect(page.locator("#unread-count")).to_have_text(str(unread_now), timeout=30_000)
+
+
+async def test_nothing_unread_is_a_quiet_badge(page: Page, console: Console) -> None:
+    email = f"donor-{uuid.uuid4().hex[:8]}@example.org"
+    await console.create_account(email, role="donor", donor_id=f"quiet-{uuid.uuid4().hex[:6]}")
+    await open_in_english(page)
+    await sign_in(page, email, PASSWORD)
+    await expect(page.locator("#unread-count")).to_have_text("0")
+    await expect(page.locator("#unread-count .badge")).to_have_class("badge zero")  # grey, not the red alarm
 
 
 async def test_the_stream_reconnects_when_its_token_expires_and_misses_nothing(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from services.console import accounts, domain, sessions
+from services.console.api import request_detail
+from services.console.api.approvals import stock_home
 from services.console.api.frame import (
     CsrfChecked,
     PersonDep,
@@ -25,8 +27,13 @@ CODE_REFUSED = domain.N_("The code is wrong or expired. Try the newest code.")
 
 
 @router.get("/")
-async def home(request: Request, _visitor: PersonDep) -> Response:
-    return await render(request, "home.html")
+async def home(request: Request, visitor: PersonDep) -> Response:
+    """What needs the person's action first: their role's own home."""
+    if visitor.person.account.role == "region_admin":
+        context = await request_detail.region_admin_home(request, visitor)
+    else:
+        context = await stock_home(request, visitor)
+    return await render(request, "home.html", context)
 
 
 @router.get("/account")

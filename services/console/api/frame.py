@@ -152,14 +152,18 @@ async def require_person(request: Request, visitor: VisitorDep) -> Visitor:
 PersonDep = Annotated[Visitor, Depends(require_person)]
 
 
-async def require_admin(visitor: PersonDep) -> Visitor:
-    """An admin, else the 403 page."""
-    if visitor.person.account.role != "admin":
-        raise PageForbidden
-    return visitor
+def role_in(*roles: str) -> Any:
+    """A dependency: the signed-in person when their role is one of these, else the 403 page."""
+
+    async def require_role(visitor: PersonDep) -> Visitor:
+        if visitor.person.account.role not in roles:
+            raise PageForbidden
+        return visitor
+
+    return Depends(require_role)
 
 
-AdminDep = Annotated[Visitor, Depends(require_admin)]
+AdminDep = Annotated[Visitor, role_in("admin")]
 
 
 async def check_csrf(request: Request, visitor: VisitorDep) -> None:

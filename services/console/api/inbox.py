@@ -52,6 +52,7 @@ async def _relay(
     """The person's notifications as HTML fragments, and the unread count after each."""
     environment = request.app.state.pages[caller.locale]
     fragment = environment.get_template("fragments/notification.html")
+    badge = environment.get_template("fragments/unread_count.html")  # inside the badge: grey at zero
     yield "retry: 3000\n\n"
     try:
         async with client.stream(caller, last_event_id=last_event_id) as lines:
@@ -64,7 +65,9 @@ async def _relay(
                 elif line.startswith("data:") and event == "notification":
                     item = Notification.model_validate(json.loads(line[5:].strip()))
                     yield _sse("notification", fragment.render(item=item, csrf_token=csrf_token))
-                    yield _sse("unread", str(await client.unread_count(caller)))
+                    yield _sse("unread", badge.render(unread=await client.unread_count(caller)))
+                    if item.subject_id:  # a page showing that request re-fetches what changed
+                        yield _sse(f"request-{item.subject_id}", "")
                 elif line.startswith(":"):
                     yield line + "\n\n"  # the service's pings keep proxies from closing the stream
     except ServiceUnavailable as exc:

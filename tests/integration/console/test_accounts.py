@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,10 +17,10 @@ from sqlmodel import select
 
 from services.console import accounts, sessions
 from services.console.models import Account, OneTimeLink
-from services.console.sent_links import erase_published_links
 from shared.db import Database, utcnow
+from shared.kafka import ensure_topics
 from shared.migrations import upgrade
-from shared.outbox import OutboxRecord
+from shared.outbox import OutboxRecord, OutboxRelay
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 from vidnova.demo_accounts import ensure_demo_accounts
@@ -200,21 +201,25 @@ async def test_demo_accounts_are_one_per_role_and_print_the_same_sign_ins_every_
 
 
 async def test_a_link_leaves_the_outbox_once_published_and_stays_until_then(
-    database: tuple[str, Database],
+    database: tuple[str, Database], infra: Infra
 ) -> None:
+    """The relay deletes a secret-carrying row once Kafka has it; until then it is kept for the relay."""
     _, db = database
     async with db.session() as session, session.begin():
         admin = await accounts.create_account(session=session, new=ADMIN, password="brisk-otter-4217")
         await accounts.invite(
             session=session, new=INVITEE, admin=admin, public_url="http://x", client_address=None
         )
-    async with db.session() as session, session.begin():
-        assert await erase_published_links(session=session) == 0  # not yet published: kept for the relay
-    async with db.session() as session, session.begin():
-        row = (await session.exec(select(OutboxRecord))).one()
-        row.published_at = utcnow()
-        session.add(row)
-    async with db.session() as session, session.begin():
-        assert await erase_published_links(session=session) == 1
     async with db.session() as session:
-        assert (await session.exec(select(OutboxRecord))).all() == []
+        [pending] = (await session.exec(select(OutboxRecord))).all()
+    assert pending.published_at is None  # staged with the invitation, waiting for the relay
+
+    kafka = infra.broker.kafka_settings(topic_prefix=f"links-{uuid.uuid4().hex[:8]}")
+    await ensure_topics(kafka)
+    relay = OutboxRelay(db=db, kafka=kafka, service="console")
+    try:
+        assert await relay.publish_pending() == 1
+    finally:
+        await relay.close()
+    async with db.session() as session:
+        assert (await session.exec(select(OutboxRecord))).all() == []  # erased, not kept as published

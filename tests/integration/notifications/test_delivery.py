@@ -69,7 +69,7 @@ async def test_email_goes_over_smtp_with_starttls_and_auth_in_the_subscribers_la
     assert mail.tls
     assert mail.login == SMTP_USER
     message = mail.message
-    assert message["Subject"] == "Критичний запит UA63-2026-000001: генератор, 2 одиниці — Харківська область"
+    assert message["Subject"] == "Критична заявка UA63-2026-000001: генератор, 2 одиниці — Харківська область"
     assert message["From"] == "Vidnova <noreply@vidnova.test>"
     assert message["Content-Language"] == "uk"
     text = message.get_content()

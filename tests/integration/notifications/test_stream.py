@@ -75,6 +75,8 @@ async def test_stream_delivers_new_items_and_resumes_after_last_event_id(harness
             opened = await asyncio.wait_for(anext(events), 30)
             assert opened.comment is not None
             assert opened.comment.startswith("stream open after")  # the position is fixed: publish now
+            assert opened.id is not None
+            assert opened.comment.endswith(f"after {opened.id}")
             await harness.publish(first)
             [seen] = await collect(events, subject, 1)
         assert seen.event == "notification"
@@ -92,10 +94,29 @@ async def test_stream_delivers_new_items_and_resumes_after_last_event_id(harness
             assert response.status_code == 200
             missed = await collect(sse(response), subject, 2)
     assert [e.data["title"] for e in missed if e.data] == [
-        "Статус запиту UA46-2026-000002: частково розподілено",
-        "Статус запиту UA46-2026-000003: розподілено",
+        "Статус заявки UA46-2026-000002: частково розподілено",
+        "Статус заявки UA46-2026-000003: розподілено",
     ]
     assert [int(e.id or 0) for e in missed] == [int(last_event_id) + 1, int(last_event_id) + 2]
+
+
+async def test_a_client_that_reconnects_before_any_item_misses_nothing(harness: Harness) -> None:
+    """The stream's opening sets Last-Event-ID: an item published while the client is away still arrives."""
+    request_id = uuid.uuid4()
+    async with harness.client("lviv-admin", "region_admin", region="UA-46") as client:
+        async with client.stream("GET", STREAM, headers={"Accept": "text/event-stream"}) as response:
+            opened = await asyncio.wait_for(anext(sse(response)), 30)
+        assert opened.id is not None  # what a browser's EventSource sends back on its reconnect
+
+        await harness.publish(
+            request_status_changed(request_id=request_id, region="UA-46", status="waitlisted")
+        )
+
+        headers = {"Accept": "text/event-stream", "Last-Event-ID": opened.id}
+        async with client.stream("GET", STREAM, headers=headers) as response:
+            [missed] = await collect(sse(response), {str(request_id)}, 1)
+    assert missed.data is not None
+    assert missed.data["subject_id"] == str(request_id)
 
 
 async def test_a_malformed_last_event_id_is_422_naming_the_header(harness: Harness) -> None:

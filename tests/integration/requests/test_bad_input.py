@@ -234,3 +234,23 @@ def test_any_text_round_trips_or_is_refused_by_name(stack: ServiceStack) -> None
 
     with httpx.Client(base_url=stack.url("requests"), headers=stack.headers("kharkiv"), timeout=30) as client:
         submit()
+
+
+async def test_enumerations_accept_what_people_type_and_answer_the_catalog_spelling(
+    stack: ServiceStack,
+) -> None:
+    typed = {
+        "generator": (
+            {"phases": 3, "fuel": ["DIESEL", "Gas"]},
+            {"phases": ["three"], "fuel": ["diesel", "gas"]},
+        ),
+        "transformer": (
+            {"primary_kv": "110", "secondary_kv": [0.4, "10"]},
+            {"primary_kv": ["110"], "secondary_kv": ["0.4", "10"]},
+        ),
+    }
+    async with stack.client("requests", "coordinator") as client:
+        for category, (specs, canonical) in typed.items():
+            response = await client.post("/v1/requests", json=request_body(category=category, specs=specs))
+            assert response.status_code == 201, response.text
+            assert response.json()["specs"] == canonical

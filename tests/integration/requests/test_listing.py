@@ -135,6 +135,8 @@ async def test_donors_cannot_list_or_read_requests(stack: ServiceStack) -> None:
         ({"cursor": "not-a-cursor"}, "query.cursor"),
         ({"regoin": "UA-63"}, "query.regoin"),  # a typo must not silently list every region
         ({"cursor": "MjAyNi0wMS0wMVQwMDowMDowMHwxMjM="}, "query.cursor"),  # decodes, but not to (time, id)
+        ({"q": "x" * 101}, "query.q"),
+        ({"ref": "UA63-2026-" + "0" * 30}, "query.ref"),
     ],
 )
 async def test_invalid_filter_is_422_naming_it(
@@ -159,3 +161,44 @@ async def test_unknown_request_is_404(stack: ServiceStack) -> None:
     async with stack.client("requests", "coordinator") as client:
         response = await client.get(f"/v1/requests/{uuid.uuid4()}")
     assert response.status_code == 404
+
+
+async def test_a_request_is_found_by_its_ref_in_any_case(stack: ServiceStack) -> None:
+    async with stack.client("requests", "coordinator") as client:
+        wanted = await file(client, region="UA-07")
+        await file(client, region="UA-07")
+        found = await all_pages(client, ref=wanted["ref"].lower())
+        other_region = await all_pages(client, ref=wanted["ref"], region="UA-63")
+    assert [item["id"] for item in found] == [wanted["id"]]
+    assert other_region == []
+
+
+async def test_free_text_finds_ref_settlement_and_facility_name_in_any_case(stack: ServiceStack) -> None:
+    marker = uuid.uuid4().hex[:8]
+    async with stack.client("requests", "coordinator") as client:
+        by_settlement = await file(client, settlement=f"Ізюм-{marker}")
+        by_facility = await file(
+            client, facility={"name": f"Лікарня №5 {marker.upper()}", "kind": "hospital"}, priority="low"
+        )
+        unrelated = await file(client)
+
+        async def found(**params: Any) -> set[str]:
+            return {item["id"] for item in await all_pages(client, **params)}
+
+        assert await found(q=marker) == {by_settlement["id"], by_facility["id"]}
+        assert await found(q=f"ізюм-{marker.upper()}") == {by_settlement["id"]}  # Cyrillic folds too
+        assert await found(q=marker, priority="low") == {by_facility["id"]}
+        assert await found(q=unrelated["ref"].lower()) == {unrelated["id"]}
+        assert unrelated["id"] not in await found(q=f"%{marker}")  # LIKE wildcards are literal
+
+
+async def test_free_text_keeps_a_region_admin_in_its_region(stack: ServiceStack) -> None:
+    marker = uuid.uuid4().hex[:8]
+    async with (
+        stack.client("requests", "coordinator") as coordinator,
+        stack.client("requests", "odesa") as odesa,
+    ):
+        await file(coordinator, region="UA-63", settlement=f"Харків {marker}")
+        mine = await file(coordinator, region="UA-51", settlement=f"Одеса {marker}")
+        listed = await all_pages(odesa, q=marker)
+    assert [item["id"] for item in listed] == [mine["id"]]

@@ -21,13 +21,17 @@ def rendered(event_class: type[AccountLinkIssued], locale: Locale) -> tuple[Acco
     return payload, message.title, message.body
 
 
+UK_UNTIL = "дійсним до 04.12.2026, 20:30 за київським часом"  # 18:30 UTC in Kyiv (EET)
+EN_UNTIL = "valid until 4 December 2026, 20:30 Kyiv time"
+
+
 @pytest.mark.parametrize(
     ("event_class", "locale", "title", "valid_until"),
     [
-        (AccountInvited, "uk", "Вас запрошено до Vidnova", "дійсним до 04.12.2026, 18:30 UTC"),  # noqa: RUF001
-        (AccountInvited, "en", "You are invited to Vidnova", "valid until 4 December 2026, 18:30 UTC"),
-        (AccountPasswordReset, "uk", "Скидання пароля до Vidnova", "дійсним до 04.12.2026, 18:30 UTC"),
-        (AccountPasswordReset, "en", "Reset your Vidnova password", "valid until 4 December 2026, 18:30 UTC"),
+        (AccountInvited, "uk", "Вас запрошено до Vidnova", UK_UNTIL),  # noqa: RUF001
+        (AccountInvited, "en", "You are invited to Vidnova", EN_UNTIL),
+        (AccountPasswordReset, "uk", "Скидання пароля до Vidnova", UK_UNTIL),
+        (AccountPasswordReset, "en", "Reset your Vidnova password", EN_UNTIL),
     ],
 )
 def test_account_email_greets_the_person_and_gives_the_link_with_its_expiry(

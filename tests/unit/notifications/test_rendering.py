@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from services.notifications.rendering import LOCALES, Locale, negotiate_locale, plural_index, render
@@ -56,7 +58,7 @@ def test_fulfilment_notice_in_ukrainian_names_everything_the_donor_needs() -> No
     lines = message.body.splitlines()
     assert lines[0] == (
         "Ваше обладнання доставлено: «Водоканал, насосна станція №2» (водоканал), Харків, "
-        "Харківська область, запит UA63-2026-000001."
+        "Харківська область, заявка UA63-2026-000001."
     )
     assert lines[1].startswith("Отримано: 21 одиниця (генератор; розподіл ")
     assert lines[2] == "Відхилено під час приймання: 3 одиниці — пошкоджено корпус."
@@ -80,7 +82,7 @@ def test_region_names_follow_the_language() -> None:
     submitted = request_submitted(region="UA-51", settlement="Одеса", ref="UA51-2026-000009", quantity=5)
     uk = render(notice(submitted, "critical_request"), "uk")
     en = render(notice(submitted, "critical_request"), "en")
-    assert uk.title == "Критичний запит UA51-2026-000009: генератор, 5 одиниць — Одеська область"
+    assert uk.title == "Критична заявка UA51-2026-000009: генератор, 5 одиниць — Одеська область"
     assert uk.body.startswith("Одеська область, Одеса: «Водоканал, насосна станція №2» (водоканал).")
     assert "Потрібно: генератор, 5 одиниць, до 15.12.2026." in uk.body
     assert en.title == "Critical request UA51-2026-000009: 5 units of generator for Odesa Oblast"
@@ -89,8 +91,8 @@ def test_region_names_follow_the_language() -> None:
 
 def test_status_change_in_ukrainian() -> None:
     message = render(notice(request_status_changed(), "request_status_changed"), "uk")
-    assert message.title == "Статус запиту UA63-2026-000001: у листі очікування"  # noqa: RUF001
-    assert "змінено: «подано» → «у листі очікування»." in message.body  # noqa: RUF001
+    assert message.title == "Статус заявки UA63-2026-000001: у черзі очікування"  # noqa: RUF001
+    assert "змінено: «подано» → «у черзі очікування»." in message.body  # noqa: RUF001
     assert "Запитано: 2 одиниці." in message.body
 
 
@@ -108,15 +110,17 @@ def test_coordinators_hear_of_units_rejected_on_delivery() -> None:
 def test_dispatch_tells_the_region_carrier_waybill_and_serials() -> None:
     dispatched = allocation_event(AllocationDispatched, quantity=1)
     uk = render(notice(dispatched, "shipment_on_its_way"), "uk")
-    assert "Донор jica відвантажив для запиту UA63-2026-000001: генератор, 1 одиниця." in uk.body
+    assert "Донор jica відвантажив для заявки UA63-2026-000001: генератор, 1 одиниця." in uk.body
     assert "Перевізник: Nova Poshta." in uk.body
     assert "Накладна: WB-2026-0042." in uk.body
     assert "Серійні номери: SN-1, SN-2." in uk.body
 
 
-def test_proposal_times_are_shown_in_utc() -> None:
-    message = render(notice(allocation_event(AllocationProposed), "lot_proposed"), "uk")
-    assert "до 01.12.2026, 12:00 UTC" in message.body
+def test_proposal_times_are_shown_in_kyiv_time_winter_and_summer() -> None:
+    winter = allocation_event(AllocationProposed)  # expires 2026-12-01 12:00 UTC: EET, UTC+2
+    assert "до 01.12.2026, 14:00 за київським часом" in render(notice(winter, "lot_proposed"), "uk").body
+    summer = allocation_event(AllocationProposed, expires_at=datetime(2026, 7, 1, 21, 30, tzinfo=UTC))
+    assert "by 2 July 2026, 00:30 Kyiv time" in render(notice(summer, "lot_proposed"), "en").body  # EEST
 
 
 SAMPLES: list[Payload] = [

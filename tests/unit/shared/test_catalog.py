@@ -136,8 +136,36 @@ def test_empty_list_of_acceptable_values_is_rejected() -> None:
     assert raised("pump", {"medium": []}).field == "specs.medium"
 
 
-def test_phases_are_strings_not_numbers() -> None:
-    assert raised("generator", {"phases": 3}).field == "specs.phases"
+@pytest.mark.parametrize("typed", [3, "3", 3.0, "three", "Three", " THREE "])
+def test_phases_accept_what_people_type_and_answer_the_catalog_spelling(typed: object) -> None:
+    assert validate_request_specs("generator", {"phases": typed}) == {"phases": ["three"]}
+
+
+@pytest.mark.parametrize(("typed", "canonical"), [(110, "110"), ("110", "110"), (0.4, "0.4"), ("0,4", "0.4")])
+def test_a_voltage_accepts_its_number(typed: object, canonical: str) -> None:
+    assert validate_request_specs("transformer", {"secondary_kv": [typed]}) == {"secondary_kv": [canonical]}
+    assert validate_request_specs("transformer", {"primary_kv": 110})["primary_kv"] == ["110"]
+
+
+def test_enum_letter_case_is_ignored_and_duplicates_collapse() -> None:
+    assert validate_request_specs("generator", {"fuel": ["DIESEL", "diesel", "Gas"]}) == {
+        "fuel": ["diesel", "gas"]
+    }
+
+
+def test_a_lot_states_a_typed_enum_value_in_the_catalog_spelling() -> None:
+    specs = validate_lot_specs("generator", generator_lot(phases=3, fuel="Diesel"))
+
+    assert (specs["phases"], specs["fuel"]) == ("three", "diesel")
+
+
+@pytest.mark.parametrize("bad", [2, "2", 1e400, True, "3 phases", "1_0", None, {"three": 3}])
+def test_a_number_no_value_stands_for_is_rejected(bad: object) -> None:
+    assert raised("generator", {"phases": bad}).field == "specs.phases"
+
+
+def test_a_voltage_number_off_the_list_is_rejected() -> None:
+    assert raised("transformer", {"primary_kv": 111}).field == "specs.primary_kv"
 
 
 @pytest.mark.parametrize("bad", [True, -1, math.nan, math.inf, "100", None, [100]])
