@@ -46,18 +46,26 @@ def service_key(demand: Demand) -> ServiceKey:
 
 
 async def next_unmet(
-    session: AsyncSession, category: str, *, after: ServiceKey | None, limit: int, stale_only: bool = False
+    session: AsyncSession,
+    category: str,
+    *,
+    after: ServiceKey | None,
+    limit: int,
+    stale_only: bool = False,
+    excluding: Sequence[UUID] = (),
 ) -> list[Demand]:
     """The next ``limit`` unmet demands of the category after ``after``, in order of service.
 
     ``stale_only``: only those whose last waitlist report differs from their unmet units (the only
-    ones a slice with no free stock left can change).
+    ones a slice with no free stock left can change); ``excluding``: requests submitted during the run.
     """
     key = service_key_sql()
     unmet = col(Demand.quantity) - ledger.demand_committed()
     query = select(Demand).where(col(Demand.category) == category, col(Demand.open), unmet > 0)
     if stale_only:
         query = query.where(col(Demand.waitlisted_reported) != unmet)
+    if excluding:
+        query = query.where(col(Demand.request_id).not_in(excluding))
     if after is not None:
         bound = [sa.bindparam(None, value, type_=expr.type) for expr, value in zip(key, after, strict=True)]
         query = query.where(sa.tuple_(*key) > sa.tuple_(*bound))

@@ -154,7 +154,10 @@ async def match_slice(
     if lots is None:
         lots = await _free_lots(session, run.category)
     size = policy.runs.size
-    page = await next_unmet(session, run.category, after=run.after, limit=size, stale_only=not lots)
+    late = [deferred.request_id for deferred in run.deferred]  # matched alone once the run ends
+    page = await next_unmet(
+        session, run.category, after=run.after, limit=size, stale_only=not lots, excluding=late
+    )
     demands = {demand.request_id: demand for demand in page}
     outcome = await match_demands(
         session, demands, policy=policy, cause=run.cause, now=run.now, ranked_before=run.ranked, lots=lots
