@@ -113,7 +113,7 @@ async def change(db: Database, change: dict[str, Any], lot_ids: list[UUID], poli
             await inventory.adjust_quantity(
                 session=session,
                 lot_id=lot,
-                quantity=int(quantity) + change["units"],
+                quantity=int(quantity or 0) + change["units"],
                 principal=DONOR,
                 policy=policy,
             )
