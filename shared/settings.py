@@ -138,6 +138,18 @@ def load_or_create_dev_secret(state_dir: Path, *, name: str = "auth-secret") -> 
     return value
 
 
+class RetentionSettings(BaseSettings):
+    """How long finished rows are kept, and how the pruning job paces itself."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    outbox_days: float = Field(7.0, gt=0, validation_alias="RETENTION_OUTBOX_DAYS")
+    processed_events_days: float = Field(7.0, gt=0, validation_alias="RETENTION_PROCESSED_EVENTS_DAYS")
+    deliveries_days: float = Field(30.0, gt=0, validation_alias="RETENTION_DELIVERIES_DAYS")
+    batch_size: int = Field(1000, ge=1, le=100_000, validation_alias="RETENTION_BATCH_SIZE")
+    interval_s: float = Field(3600.0, gt=0, validation_alias="RETENTION_INTERVAL_S")
+
+
 class ServiceSettings(BaseSettings):
     """Everything one service process reads; subclasses name the service's own variables."""
 
@@ -158,6 +170,7 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     def consumer_instance_id(self) -> str | None:
         """The group instance id of this process's consumers, None without static membership.
