@@ -1,4 +1,4 @@
-"""Retention deletes finished rows older than their age in batches, and nothing else (SQLite and PostgreSQL)."""
+"""Retention deletes finished rows past their age, in batches, and nothing else (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ async def test_published_outbox_rows_older_than_the_age_go_unpublished_never(db:
 
     deleted = await job(db).round(now=NOW)
 
-    assert deleted is not None and deleted["outbox"] == 5  # three batches of at most 2
+    assert deleted is not None
+    assert deleted["outbox"] == 5
     remaining = await keys(db, "SELECT key FROM outbox")
     assert remaining == {"old-unpublished", "recent", "created-old-published-recently"}
     assert (await job(db).round(now=NOW + timedelta(days=365)))["outbox"] == 2  # type: ignore[index]
@@ -108,7 +109,8 @@ async def test_processed_events_older_than_the_age_go(db: Database) -> None:
 
     deleted = await job(db).round(now=NOW)
 
-    assert deleted is not None and deleted["processed_events"] == 4
+    assert deleted is not None
+    assert deleted["processed_events"] == 4
     assert await keys(db, "SELECT event_type FROM processed_events") == {"e4"}
 
 
@@ -137,7 +139,8 @@ async def test_finished_deliveries_go_with_their_attempts_pending_ones_never(db:
 
     deleted = await job(db).round(now=NOW)
 
-    assert deleted is not None and deleted["deliveries"] == 3
+    assert deleted is not None
+    assert deleted["deliveries"] == 3
     assert await keys(db, "SELECT recipient FROM deliveries") == {"pending", "recent"}
     attempts = await keys(
         db, "SELECT d.recipient FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id"
