@@ -7,6 +7,10 @@ Invariant: after every run, no unmet demand of a category fits any of its free s
 answer is maximal). So new stock, or stock coming back, must be matched against the whole backlog,
 but a *new demand* can only take stock nobody else could use: it is matched alone (``only``), at the
 cost of the free stock, not of the backlog, with the same proposals the whole run would make.
+
+A big backlog is matched in slices of ``REMATCH_SLICE_SIZE`` requests in order of service (``backlog``),
+the first here and the rest by the ``continuation`` job, when slicing cannot change the answer
+(``start_run``); while such a run is in progress, a new request waits for its end (``RematchRuns``).
 """
 
 from __future__ import annotations
