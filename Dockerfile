@@ -45,6 +45,6 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Numeric so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-EXPOSE 8001 8002 8003
+EXPOSE 8000 8001 8002 8003
 ENTRYPOINT ["vidnova"]
 CMD ["serve", "requests"]

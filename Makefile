@@ -10,7 +10,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 KAFKA  ?= embedded
 comma  := ,
 
-.PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres
+.PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres chromium screenshots
 
 # $(call install,EXTRAS): the venv (created once) with the project editable and those extras.
 define install
@@ -41,7 +41,7 @@ run: $(RUN_STAMP)
 # its Maven Central jars and a local PostgreSQL, both brought up by the two targets below), then the
 # integration tests again on the embedded default: Tansu and SQLite files with their own driver.
 # CI sets VIDNOVA_REQUIRE_PRODUCTION_INFRA=1: there a missing Kafka or PostgreSQL fails the run.
-test: $(STAMP) lint kafka-jars postgres
+test: $(STAMP) lint kafka-jars postgres chromium
 	$(BIN)/python -m pytest
 	VIDNOVA_REQUIRE_PRODUCTION_INFRA= TEST_BROKER=embedded TEST_DATABASE_URL=sqlite+aiosqlite:// \
 		$(BIN)/python -m pytest tests/integration
@@ -57,6 +57,18 @@ kafka-certs:
 # PostgreSQL on 127.0.0.1:5432, installed (Debian, root) and started when missing.
 postgres:
 	bash deploy/local/postgres-up.sh
+
+# Debian's Chromium for the browser tests (tests/browser drive it with Playwright; Playwright's own
+# browser download cannot work here). Installed when missing and the user is root; otherwise the browser
+# tests skip, or fail when VIDNOVA_REQUIRE_PRODUCTION_INFRA is set (CI).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	fi
+
+# PNGs of the console's sign-in page and inbox (Ukrainian and English, desktop and 360 px) in docs/screenshots/.
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

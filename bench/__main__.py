@@ -27,6 +27,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--soak-requests", type=int, default=None, help="requests in the long run (100,000; --quick 2,000)"
     )
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=None,
+        help="py-spy the services this long under saturation in section 2 (8; --quick 0: none)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results directory")
     args = parser.parse_args(argv)
     args.sections = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -75,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(_guarded("raw", "1. Raw limits", raw_section))
         if "system" in args.sections:
             sections.append(
-                _guarded("system", "2. The system", lambda: run_system(work_dir, quick=args.quick, raw=raw))
+                _guarded(
+                    "system",
+                    "2. The system",
+                    lambda: run_system(
+                        work_dir, quick=args.quick, raw=raw, profile_seconds=args.profile_seconds
+                    ),
+                )
             )
         if "system-kafka" in args.sections:
             sections.append(

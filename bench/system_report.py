@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from bench.system import Phase
 
 CORES = 2
+# Issue 19's targets (reported here, never asserted by timed tests).
+TARGET_P99_MS = 100
+TARGET_CARRIED_SHARE = 0.4
+TARGET_CPU_TIMES = 5.0
 
 
 def label(phase: Phase) -> str:
@@ -37,6 +41,7 @@ def figures(phases: list[Phase], raw: RawLimits | None) -> list[Figure]:
                 out.append(
                     Figure(f"{name}: due but not sent (driver waited on the service)", load.unsent, "")
                 )
+            out += outcome_latency_figures(phase, raw)
             baseline = http.write_at_rate.load if http and http.write_at_rate else None
             same_rate = baseline is not None and baseline.offered_rate == load.offered_rate
             reference = f"raw HTTP + DB at {load.offered_rate:.0f} req/s" if same_rate else None
@@ -99,6 +104,22 @@ def figures(phases: list[Phase], raw: RawLimits | None) -> list[Figure]:
             ]
     out += cpu_figures(phases, raw)
     return out
+
+
+def outcome_latency_figures(phase: Phase, raw: RawLimits | None) -> list[Figure]:
+    """p50/p99 submit → proposal (or waitlisted) of a fixed-rate phase, beside one hop's floor."""
+    outcome = "proposal" if phase.hops.outcomes.get(PROPOSED) else "waitlisted"
+    timed = latency(phase.hops.submit_to_outcome)
+    return [
+        Figure(
+            f"{label(phase)}: submit → {outcome} {q}",
+            getattr(timed, f"{q}_ms"),
+            "ms",
+            f"one hop's floor {q} (broker round trip + commit)" if raw else None,
+            floor_of(raw, q, 1),
+        )
+        for q in ("p50", "p99")
+    ]
 
 
 def backlog_figures(backlog: Phase, phases: list[Phase]) -> list[Figure]:
@@ -267,7 +288,7 @@ def events_table(events: dict[str, dict[str, int]], requests: int) -> Table:
 def notes(
     phases: list[Phase], details: dict[str, Any], raw: RawLimits | None, *, lot_units: int
 ) -> list[str]:
-    """Targets (issue 7), what was measured and how."""
+    """What was measured and how, and the targets (issue 19)."""
     out = []
     stock = details.get("stock", {})
     if stock.get("lots"):
@@ -309,21 +330,32 @@ def notes(
 
 
 def targets(phases: list[Phase], raw: RawLimits | None) -> list[str]:
-    """Issue 7's targets, met or missed."""
+    """Issue 19's targets for this section, met or missed (ratios to this run's baselines)."""
     out = []
-    fixed = next((p for p in phases if p.name == "fixed"), None)
-    if fixed is not None and (p99 := latency(fixed.hops.submit_to_outcome).p99_ms) is not None:
-        verdict = "met" if p99 < 100 else "missed"
-        rate = fixed.load.offered_rate
-        out.append(f"Target p99 submit → outcome < 100 ms at {rate:.0f} req/s: {p99:,.0f} ms — {verdict}.")
+    at_target = next((p for p in phases if p.name == "target rate"), None)
+    if at_target is not None and (p99 := latency(at_target.hops.submit_to_outcome).p99_ms) is not None:
+        verdict = "met" if p99 < TARGET_P99_MS else "missed"
+        rate = at_target.load.offered_rate
+        out.append(
+            f"Target p99 submit → proposal < {TARGET_P99_MS} ms at {rate:.0f} req/s offered: "
+            f"{p99:,.0f} ms — {verdict}."
+        )
     saturated = next((p for p in phases if p.name == "saturation"), None)
     limit = raw.pipeline_per_s() if raw else None
     if saturated is not None and saturated.notified_per_s and limit:
         share = saturated.notified_per_s / limit
-        verdict = "met" if share >= 0.3 else "missed"
+        verdict = "met" if share >= TARGET_CARRIED_SHARE else "missed"
         out.append(
-            f"Target end-to-end throughput ≥ 30% of the raw pipeline limit ({limit:,.0f} req/s, the slower "
-            f"of raw HTTP + DB and raw produce): {saturated.notified_per_s:,.0f} req/s to the inbox "
-            f"= {share:.0%} — {verdict}."
+            f"Target carried to the coordinator inbox ≥ {TARGET_CARRIED_SHARE:.0%} of the raw pipeline limit "
+            f"({limit:,.0f} req/s, the slower of raw HTTP + DB and raw produce): "
+            f"{saturated.notified_per_s:,.0f} req/s = {share:.0%} — {verdict}."
+        )
+    minimal = raw.http.write.server_cpu_ms if raw and raw.http else None
+    if saturated is not None and saturated.stack_cpu_ms and minimal:
+        times = saturated.stack_cpu_ms / minimal
+        verdict = "met" if times <= TARGET_CPU_TIMES else "missed"
+        out.append(
+            f"Target CPU per request, whole stack ≤ {TARGET_CPU_TIMES:.0f}x the minimal HTTP + DB app "
+            f"({minimal:.2f} ms): {saturated.stack_cpu_ms:.1f} ms = {times:.1f}x — {verdict}."
         )
     return out

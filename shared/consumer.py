@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -31,23 +31,28 @@ from shared.events.registry import MalformedEvent, UnknownEventType, event_type_
 from shared.kafka import CLIENT_FAILURES, make_consumer, start_client, stop_client
 from shared.log_reset import LogWatch
 from shared.observability import EVENTS_CONSUMED, HANDLER_LATENCY, bind_correlation_id, reset_correlation_id
-from shared.processed_events import ConsumedEvent, Handler
+from shared.processed_events import BatchHandler, ConsumedEvent, Handler
 from shared.settings import KafkaSettings
 from shared.stopping import wait_or_stop
 from shared.tracing import consume_span
 
-__all__ = ["Handler", "IdempotentConsumer", "Subscription"]
+__all__ = ["BatchHandler", "Handler", "IdempotentConsumer", "Subscription"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """What one consumer group reads and which handler serves each payload type."""
+    """What one consumer group reads and which handler serves each payload type.
+
+    ``batch_handlers`` optionally serve consecutive events of a batch together (``handle_batch``); a
+    retried, replayed or lone event always goes to its ``handlers`` entry.
+    """
 
     group: str
     streams: tuple[str, ...]
     handlers: Mapping[type[Payload], Handler]
+    batch_handlers: Mapping[type[Payload], BatchHandler] = field(default_factory=dict)
 
 
 # Longer than any commit takes with a broker that answers (request_timeout_ms is 15 s).
@@ -88,6 +93,7 @@ class IdempotentConsumer:
         self.kafka = kafka
         self.service = service
         self.handlers = {event_type_for(t).ce_type: h for t, h in subscription.handlers.items()}
+        self.batch_handlers = {event_type_for(t).ce_type: h for t, h in subscription.batch_handlers.items()}
         self.backoff = backoff or (lambda attempt: kafka.retry_backoff_ms / 1000 * 2 ** (attempt - 1))
         self.joined = asyncio.Event()
         self.last_error: str | None = None
@@ -200,7 +206,7 @@ class IdempotentConsumer:
         if handler is None:
             EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
             return None
-        return ConsumedEvent(record, event, payload, handler)
+        return ConsumedEvent(record, event, payload, handler, self.batch_handlers.get(event.type))
 
     async def _handle_run(self, tp: TopicPartition, run: list[ConsumedEvent]) -> bool:
         """Handle consecutive events, together if possible; False if stopped before all were handled."""

@@ -26,6 +26,7 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
 )
 
 OUTBOX_PENDING_KEY = "vidnova.outbox_pending"
+COMMIT_NEWS_KEY = "vidnova.commit_news"
 STAGED_ROWS_KEY = "vidnova.staged_rows"
 SQLITE_QUEUE_TIMEOUT_S = 30.0  # as long as busy_timeout: how long a transaction waits for its turn
 
@@ -109,6 +110,7 @@ class Database:
         if self.sqlite:
             _prepare_sqlite(self.engine, url)
         self._after_outbox_commit: list[Callable[[], None]] = []
+        self._after_news: dict[str, list[Callable[[], None]]] = {}
         session_class = type("OutboxAwareSession", (Session,), {})
         event.listen(session_class, "before_commit", _insert_staged_rows)
         event.listen(session_class, "after_commit", self._on_commit)
@@ -125,13 +127,21 @@ class Database:
         """Call ``callback`` after any commit that wrote outbox rows (wakes the relay)."""
         self._after_outbox_commit.append(callback)
 
+    def on_news(self, news: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any commit of a transaction that announced ``news`` (``announce``)."""
+        self._after_news.setdefault(news, []).append(callback)
+
     def _on_commit(self, session: Session) -> None:
         if session.info.pop(OUTBOX_PENDING_KEY, False):
             for callback in self._after_outbox_commit:
                 callback()
+        for news in session.info.pop(COMMIT_NEWS_KEY, ()):
+            for callback in self._after_news.get(news, ()):
+                callback()
 
     def _on_rollback(self, session: Session) -> None:
         session.info.pop(OUTBOX_PENDING_KEY, None)
+        session.info.pop(COMMIT_NEWS_KEY, None)
         session.info.pop(STAGED_ROWS_KEY, None)
 
     async def ping(self) -> None:
@@ -174,6 +184,11 @@ def _insert_staged_rows(session: Session) -> None:
         connection = session.connection()
         for table, rows in staged.items():
             connection.execute(table.insert(), rows)
+
+
+def announce(session: AsyncSession, news: str) -> None:
+    """Have ``Database.on_news(news, …)`` callbacks run once this transaction commits (not on rollback)."""
+    session.info.setdefault(COMMIT_NEWS_KEY, set()).add(news)
 
 
 def dialect_insert(bind: AsyncSession | AsyncConnection) -> Any:

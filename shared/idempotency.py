@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Header
@@ -122,12 +122,19 @@ async def create_once(
     return as_response(created, replayed=False)
 
 
+class StoredJSONResponse(JSONResponse):
+    """A JSON response whose body is sent as it was serialised and stored (not parsed and dumped again)."""
+
+    def render(self, content: Any) -> bytes:
+        return content.encode() if isinstance(content, str) else super().render(content)
+
+
 def as_response(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
     """The HTTP response for a stored outcome; a replay says so in ``Idempotent-Replayed``."""
     headers = {"Location": stored.location} if stored.location else {}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+    return StoredJSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
 IdempotencyKeyHeader = Annotated[

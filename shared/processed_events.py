@@ -2,13 +2,15 @@
 
 The ``processed_events`` row ``(consumer, event id)`` is written in the handler's transaction, so a
 redelivered or replayed event finds it and is a no-op. A run of events can be handled in one
-transaction, each handler seeing the rows the earlier ones wrote.
+transaction, each handler seeing the rows the earlier ones wrote; consecutive events whose type has a
+batch handler are given to it together, so that a fan-out writes each table once per batch.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -49,14 +51,26 @@ class Handler(Protocol):
     def __call__(self, payload: Any, /, *, event: CloudEvent, session: AsyncSession) -> Awaitable[None]: ...
 
 
+class BatchHandler(Protocol):
+    """A use case run once for consecutive events of a batch, in their order, inside its transaction.
+
+    Its effect must be the one the events' handlers would have one after the other.
+    """
+
+    def __call__(
+        self, consumed: Sequence[tuple[Any, CloudEvent]], /, *, session: AsyncSession
+    ) -> Awaitable[None]: ...
+
+
 @dataclass(frozen=True)
 class ConsumedEvent:
-    """A record that decoded to an event this consumer has a handler for."""
+    """A record that decoded to an event this consumer has a handler (and maybe a batch handler) for."""
 
     record: ConsumerRecord[bytes, bytes]
     event: CloudEvent
     payload: Payload
     handler: Handler
+    batch_handler: BatchHandler | None = None
 
 
 async def handle_once(
@@ -107,19 +121,42 @@ async def handle_batch(db: Database, *, group: str, service: str, run: list[Cons
             await connection.execute(
                 PROCESSED_EVENTS_TABLE.insert(), [_row(group, c.record, c.event) for c in fresh]
             )
-        for consumed in fresh:
-            event = consumed.event
-            token = bind_correlation_id(event.correlationid)
+        for together in runs_by_batch_handler(fresh):
+            first = together[0]
+            correlation_ids = {c.event.correlationid for c in together}
+            token = bind_correlation_id(first.event.correlationid if len(correlation_ids) == 1 else None)
             started = time.perf_counter()
             try:
-                with consume_span(consumed.record.topic, event, group=group):
-                    await consumed.handler(consumed.payload, event=event, session=session)
+                with ExitStack() as spans:
+                    for consumed in together:
+                        spans.enter_context(consume_span(consumed.record.topic, consumed.event, group=group))
+                    if first.batch_handler is not None:
+                        await first.batch_handler([(c.payload, c.event) for c in together], session=session)
+                    else:
+                        await first.handler(first.payload, event=first.event, session=session)
                     await session.flush()
             finally:
                 reset_correlation_id(token)
             session.expunge_all()
-            HANDLER_LATENCY.labels(service, event.type).observe(time.perf_counter() - started)
+            share = (time.perf_counter() - started) / len(together)  # handled together: each its share
+            for consumed in together:
+                HANDLER_LATENCY.labels(service, consumed.event.type).observe(share)
     return outcomes
+
+
+def runs_by_batch_handler(fresh: list[ConsumedEvent]) -> Iterator[list[ConsumedEvent]]:
+    """Consecutive events sharing a batch handler, together; every other event alone; in order."""
+    run: list[ConsumedEvent] = []
+    for consumed in fresh:
+        if run and (consumed.batch_handler is None or consumed.batch_handler is not run[0].batch_handler):
+            yield run
+            run = []
+        if consumed.batch_handler is None:
+            yield [consumed]
+        else:
+            run.append(consumed)
+    if run:
+        yield run
 
 
 def _seen_among(group: str, event_ids: list[UUID]) -> sa.Select[UUID]:

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.api_docs import install_api_docs
 from shared.auth import TokenVerifier
 from shared.consumer import IdempotentConsumer, Subscription
 from shared.db import Database
@@ -161,15 +162,20 @@ class Runtime:
         return checks
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: this process's runtime."""
+def runtime_of(request: Request) -> Runtime:
+    """This process's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: this process's runtime (async: no worker-thread hop)."""
+    return runtime_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: a session for one request; the route commits explicitly."""
-    async with get_runtime(request).db.session() as session:
+    async with runtime_of(request).db.session() as session:
         yield session
 
 
@@ -269,12 +275,14 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             shutdown_tracing()
             log.info("service stopped")
 
-    app = FastAPI(title=definition.title, version="1.0.0", lifespan=lifespan)
+    # /docs and /redoc come from install_api_docs: served from the package, they work offline.
+    app = FastAPI(title=definition.title, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.token_verifier = verifier
     if settings.rate_limit_writes_per_min:
         app.state.write_limiter = WriteLimiter(settings.rate_limit_writes_per_min)
     install_problem_handlers(app)
     app.include_router(health)
+    install_api_docs(app)
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

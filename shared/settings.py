@@ -11,8 +11,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ServiceName = Literal["requests", "allocation", "notifications"]
+ServiceName = Literal["console", "requests", "allocation", "notifications"]
+# The three services behind the console: each owns topics, consumers and a public API.
 SERVICE_NAMES: tuple[ServiceName, ...] = ("requests", "allocation", "notifications")
+# Every process `vidnova up` runs, the console (port 8000, its settings in services/console/) first.
+ALL_SERVICE_NAMES: tuple[ServiceName, ...] = ("console", *SERVICE_NAMES)
 DEFAULT_PORTS: dict[ServiceName, int] = {"requests": 8001, "allocation": 8002, "notifications": 8003}
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "development", "test"})
 MIN_SECRET_LENGTH = 32

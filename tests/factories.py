@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from shared.catalog import Category, LotSpecs, NumberAttribute, RequestSpecs, get_category
 from shared.events.payloads import (
+    AccountLinkIssued,
     AllocationDelivered,
     AllocationDispatched,
     AllocationEvent,
@@ -20,6 +21,7 @@ from shared.events.payloads import (
 )
 
 A = TypeVar("A", bound=AllocationEvent)
+L = TypeVar("L", bound=AccountLinkIssued)
 
 
 def request_body(**overrides: Any) -> dict[str, Any]:
@@ -128,6 +130,20 @@ def allocation_event(event_class: type[A], **overrides: Any) -> A:
     }
     known = {name: value for name, value in fields.items() if name in event_class.model_fields}
     return event_class(**{**known, **overrides})
+
+
+def account_link(event_class: type[L], **overrides: Any) -> L:
+    """``account.invited`` / ``account.password_reset`` for a Kharkiv region admin, in Ukrainian."""
+    account_id = overrides.pop("account_id", uuid.uuid4())
+    fields: dict[str, Any] = {
+        "account_id": account_id,
+        "email": "olena.koval@kharkiv.example.org",
+        "display_name": "Олена Коваль",
+        "locale": "uk",
+        "link": f"https://console.vidnova.example/password/{uuid.uuid4().hex}",
+        "expires_at": datetime.now(UTC) + timedelta(hours=72),
+    }
+    return event_class(**{**fields, **overrides})
 
 
 def lot_body(**overrides: Any) -> dict[str, Any]:

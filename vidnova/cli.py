@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import cast
 
 from shared.auth import ROLES, Role, mint_token
-from shared.settings import SERVICE_NAMES, AuthSettings, KafkaSettings
+from shared.settings import ALL_SERVICE_NAMES, AuthSettings, KafkaSettings
+from vidnova.account_cli import add_account_command
 from vidnova.broker import EmbeddedBrokerMissing
 from vidnova.dlq_cli import add_dlq_command
 from vidnova.serve import settings_for
@@ -76,7 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from shared.migrations import upgrade
 
-    for name in SERVICE_NAMES if args.name == "all" else (args.name,):
+    for name in ALL_SERVICE_NAMES if args.name == "all" else (args.name,):
         upgrade(name, settings_for(name).database_url, args.revision)
         print(f"{name}: migrated to {args.revision}")
     return 0
@@ -178,11 +179,11 @@ def parser() -> argparse.ArgumentParser:
     kafka.set_defaults(run=cmd_kafka)
 
     serve = commands.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("name", choices=SERVICE_NAMES)
+    serve.add_argument("name", choices=ALL_SERVICE_NAMES)
     serve.set_defaults(run=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("name", choices=(*SERVICE_NAMES, "all"))
+    migrate.add_argument("name", choices=(*ALL_SERVICE_NAMES, "all"))
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -197,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=cmd_token)
 
     outbox = commands.add_parser("outbox", help="show or replay a service's published events")
-    outbox.add_argument("name", choices=SERVICE_NAMES)
+    outbox.add_argument("name", choices=ALL_SERVICE_NAMES)
     outbox.add_argument("--limit", type=int, default=20)
     outbox.add_argument("--pending", action="store_true", help="only events not yet published")
     outbox.add_argument("--replay", action="store_true", help="publish stored events again")
@@ -213,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     schemas.add_argument("--out", default="docs/events")
     schemas.set_defaults(run=cmd_schemas)
 
+    add_account_command(commands)
     add_dlq_command(commands)
     return root
 

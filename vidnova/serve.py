@@ -8,11 +8,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.allocation.settings import AllocationSettings
+from services.console.settings import ConsoleSettings
 from services.notifications.settings import NotificationsSettings
 from services.requests.settings import RequestsSettings
 from shared.settings import ServiceName, ServiceSettings
 
 SETTINGS_CLASSES: dict[ServiceName, type[ServiceSettings]] = {
+    "console": ConsoleSettings,
     "requests": RequestsSettings,
     "allocation": AllocationSettings,
     "notifications": NotificationsSettings,

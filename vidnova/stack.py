@@ -21,8 +21,9 @@ from shared.db import Database
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from shared.outbox import mark_for_replay
-from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret
+from shared.settings import ALL_SERVICE_NAMES, KafkaSettings, ServiceName, load_or_create_dev_secret
 from vidnova.broker import EmbeddedBroker
+from vidnova.demo_accounts import DemoSignIn, ensure_demo_accounts, totp_uri
 from vidnova.kafka_cluster import KafkaCluster, wait_for_brokers
 from vidnova.serve import settings_for
 from vidnova.supervisor import Child, Supervisor
@@ -71,7 +72,7 @@ def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> Embedded
     env.setdefault("VIDNOVA_AUTH_SECRET", load_or_create_dev_secret(state_dir))
     env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
     env.setdefault("VIDNOVA_STATE_DIR", str(state_dir))
-    for name in SERVICE_NAMES:
+    for name in ALL_SERVICE_NAMES:
         env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite+aiosqlite:///{state_dir.resolve()}/{name}.db")
     if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         return None
@@ -93,15 +94,15 @@ def prepare_environment(state_dir: Path, *, kafka: str = "embedded") -> Embedded
 
 
 def migrate_all() -> None:
-    """Apply every service's migrations to the configured databases."""
-    for name in SERVICE_NAMES:
+    """Apply every service's migrations (the console's too) to the configured databases."""
+    for name in ALL_SERVICE_NAMES:
         upgrade(name, settings_for(name).database_url)
 
 
 async def replay_outboxes() -> dict[str, int]:
     """After an in-memory broker restart, publish every stored event again (consumers dedupe)."""
     counts: dict[str, int] = {}
-    for name in SERVICE_NAMES:
+    for name in ALL_SERVICE_NAMES:
         db = Database(settings_for(name).database_url)
         try:
             async with db.session() as session, session.begin():
@@ -114,7 +115,7 @@ async def replay_outboxes() -> dict[str, int]:
 def start_services(stack: Stack) -> None:
     """Spawn `python -m services.NAME` for each service (NAME_INSTANCES of it), logs under the state dir."""
     log_dir = stack.state_dir / "logs"
-    for name in SERVICE_NAMES:
+    for name in ALL_SERVICE_NAMES:
         port = settings_for(name).port
         for index in range(1, int(os.environ.get(f"{name.upper()}_INSTANCES", "1")) + 1):
             label = name if index == 1 else f"{name}-{index}"
@@ -139,15 +140,15 @@ def after_broker_restart() -> str:
 
 
 def service_urls() -> dict[ServiceName, str]:
-    """Base URL of each service as configured."""
-    return {name: f"http://127.0.0.1:{settings_for(name).port}" for name in SERVICE_NAMES}
+    """Base URL of each service as configured, the console first."""
+    return {name: f"http://127.0.0.1:{settings_for(name).port}" for name in ALL_SERVICE_NAMES}
 
 
 def wait_ready(stack: Stack, *, timeout_s: float = 90.0) -> dict[ServiceName, str]:
     """Poll each service's /readyz until 200; returns name → base URL."""
     urls = service_urls()
     deadline = time.monotonic() + timeout_s
-    pending = set(SERVICE_NAMES)
+    pending = set(ALL_SERVICE_NAMES)
     with httpx.Client(timeout=2.0) as client:
         while pending:
             for name in sorted(pending):
@@ -189,16 +190,46 @@ def load_demo(urls: dict[ServiceName, str]) -> str:
     return f"{report.summary()} (SEED=0 skips it)"
 
 
-def print_banner(urls: dict[ServiceName, str], state_dir: Path, *, demo: str) -> None:
-    """URLs, where logs go, the demo scenario, and a ready-to-paste token for each role."""
+def load_demo_accounts(state_dir: Path) -> list[DemoSignIn]:
+    """One console account per role unless SEED=0 (passwords generated once, kept in the state dir)."""
+    if os.environ.get("SEED", "1") == "0":
+        return []
+    database_url = settings_for("console").database_url
+    return asyncio.run(ensure_demo_accounts(state_dir=state_dir, database_url=database_url))
+
+
+def print_sign_ins(sign_ins: list[DemoSignIn]) -> None:
+    """Email and password of each demo account; the admin's second factor as an otpauth URI."""
+    if not sign_ins:
+        return
+    print("Console sign-ins (demo accounts):")
+    for sign_in in sign_ins:
+        print(f"  {sign_in.role:<14} {sign_in.email:<28} password: {sign_in.password}")
+        uri = totp_uri(sign_in)
+        if uri:
+            pad = " " * 16
+            code = f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{sign_in.totp_secret}').now())\""
+            print(f"{pad}second factor: add this URI to an authenticator app, or run  {code}")
+            print(f"{pad}{uri}")
+    print()
+
+
+def print_banner(
+    urls: dict[ServiceName, str], state_dir: Path, *, demo: str, sign_ins: list[DemoSignIn] | None = None
+) -> None:
+    """The console URL first, then the services, where logs go, demo sign-ins and a token per role."""
     env = os.environ
     secret = env["VIDNOVA_AUTH_SECRET"]
     print("\nVidnova is up.\n")
     for name, url in urls.items():
+        if name == "console":
+            print(f"  {name:<14} {url}   ← open this in a browser\n")
+            continue
         print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"\n  broker         {env['KAFKA_BOOTSTRAP_SERVERS']}")
     print(f"  state & logs   {state_dir}/ (logs/<service>.log)")
     print(f"  demo scenario  {demo}\n")
+    print_sign_ins(sign_ins or [])
     print("Bearer tokens (valid 12 h):")
     for label, claims in DEMO_IDENTITIES:
         token = mint_token(secret=secret, **claims)  # type: ignore[arg-type]
@@ -237,7 +268,8 @@ def up(state_dir: Path, *, kafka: str = "embedded") -> int:
             state_dir=state_dir,
         )
         urls = wait_ready(stack)
-        print_banner(urls, state_dir, demo=load_demo(urls))
+        demo = load_demo(urls)
+        print_banner(urls, state_dir, demo=demo, sign_ins=load_demo_accounts(state_dir))
         while not stopping:
             supervisor.tend()  # a service that exits comes back with backoff; so does the broker
             time.sleep(0.2)

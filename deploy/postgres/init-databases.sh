@@ -17,6 +17,7 @@ GRANT CONNECT, TEMPORARY ON DATABASE :"name" TO :"name";
 SQL
 }
 
+create_service_database console "${CONSOLE_DB_PASSWORD:?CONSOLE_DB_PASSWORD is required}"
 create_service_database requests "${REQUESTS_DB_PASSWORD:?REQUESTS_DB_PASSWORD is required}"
 create_service_database allocation "${ALLOCATION_DB_PASSWORD:?ALLOCATION_DB_PASSWORD is required}"
 create_service_database notifications "${NOTIFICATIONS_DB_PASSWORD:?NOTIFICATIONS_DB_PASSWORD is required}"

@@ -11,7 +11,7 @@ from services.allocation.schemas import AllocationOut, FacilityOut, LocationOut,
 from services.allocation.settings import Policy
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     """FastAPI dependency: the policy this process was configured with."""
     policy: Policy = request.app.state.allocation_policy
     return policy

@@ -37,7 +37,7 @@ deliveries = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 ROUTERS = (notifications, subscriptions, deliveries)
 
 
-def preferred_locale(accept_language: Annotated[str | None, Header()] = None) -> Locale:
+async def preferred_locale(accept_language: Annotated[str | None, Header()] = None) -> Locale:
     """The caller's language from ``Accept-Language`` (English unless Ukrainian is preferred)."""
     return negotiate_locale(accept_language)
 
@@ -94,7 +94,7 @@ async def mark_read(
     return to_public(item, locale=locale, read=True)
 
 
-def notifications_settings(request: Request) -> NotificationsSettings:
+async def notifications_settings(request: Request) -> NotificationsSettings:
     """This service's settings (SMTP, webhook guard and signing key), put on the app by ``app.py``."""
     settings: NotificationsSettings = request.app.state.notifications_settings
     return settings

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.notifications import api, consumers
 from services.notifications.delivery import delivery_job
-from services.notifications.models import finished_deliveries
+from services.notifications.models import INBOX_WRITTEN, finished_deliveries
 from services.notifications.settings import NotificationsSettings
 from services.notifications.stream import InboxBell, StreamSlots
 from shared.admin import admin
@@ -19,9 +19,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings.webhook_master_secret()  # production refuses to start without WEBHOOK_SIGNING_SECRET
 
     def ring_inbox_bell(app: FastAPI, runtime: Runtime) -> None:
-        """One bell per process, rung after every local commit that wrote events and by one shared poll."""
+        """One bell per process, rung after each local commit that wrote inbox items and by a shared poll."""
         bell = InboxBell(runtime.db, poll_s=settings.sse_poll_interval_s)
-        runtime.db.on_outbox_commit(bell.ring)
+        runtime.db.on_news(INBOX_WRITTEN, bell.ring)
         app.state.inbox_bell = bell
 
     definition = ServiceDefinition(

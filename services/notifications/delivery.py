@@ -21,8 +21,9 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications import events
+from services.notifications.account_links import ERASED_BODY, holds_secret
 from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
-from services.notifications.models import Delivery, DeliveryAttempt, Subscription
+from services.notifications.models import JOBS_QUEUED, Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings, NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, derived_secret
@@ -236,6 +237,8 @@ def _apply(delivery: Delivery, step: NextStep, result: AttemptResult, now: datet
         return
     delivery.status = step.outcome
     delivery.finished_at = now
+    if holds_secret(delivery.source_event_type):
+        delivery.body = ERASED_BODY  # SPEC §12: no copy of a one-time link once the job is over
 
 
 def delivery_job(settings: NotificationsSettings) -> BackgroundJob:
@@ -266,5 +269,5 @@ async def _run_delivery_worker(runtime: Runtime, settings: NotificationsSettings
             master_secret=settings.webhook_master_secret(),
             stopping=runtime.stopping,
         )
-        runtime.db.on_outbox_commit(worker.wake)  # the consumer's transactions that queue jobs emit events
+        runtime.db.on_news(JOBS_QUEUED, worker.wake)  # the consumer's transactions that queue jobs say so
         await worker.run()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from services.notifications.models import Delivery
 from shared.actor import system_actor
@@ -12,18 +11,6 @@ from shared.events.payloads import NotificationDelivered, NotificationFailed
 
 SOURCE = "notifications"
 ACTOR = system_actor(SOURCE)
-
-
-def delivered_to_inbox(*, notification_id: UUID, recipient: str, event: CloudEvent) -> NotificationDelivered:
-    """An inbox item written: delivered at its first and only attempt."""
-    return NotificationDelivered(
-        notification_id=notification_id,
-        source_event_id=event.id,
-        source_event_type=event.type,
-        recipient=recipient,
-        channel="inbox",
-        attempts=1,
-    )
 
 
 def delivery_outcome(delivery: Delivery, *, error: str | None) -> CloudEvent:

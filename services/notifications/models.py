@@ -15,6 +15,10 @@ from shared.settings import RetentionSettings
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+# What a committed transaction announces (``shared.db.announce``): streams and the delivery worker wake.
+INBOX_WRITTEN = "notifications.inbox_written"
+JOBS_QUEUED = "notifications.jobs_queued"
+
 
 class Notification(SQLModel, table=True):
     """An in-app inbox item for one audience, in English and Ukrainian; one per (event, audience)."""

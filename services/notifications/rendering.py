@@ -153,6 +153,8 @@ def _environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),  # plain text
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: no stat of the file on every render (a third of its CPU, bench).
+        auto_reload=False,
     )
     environment.globals["plural"] = _plural
     environment.filters.update(

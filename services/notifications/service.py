@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,57 +13,67 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications import events
-from services.notifications.models import Delivery, DeliveryAttempt, InboxSequence, Notification, Subscription
+from services.notifications.models import (
+    INBOX_WRITTEN,
+    JOBS_QUEUED,
+    Delivery,
+    DeliveryAttempt,
+    InboxSequence,
+    Notification,
+    Subscription,
+)
 from services.notifications.rendering import Locale, Message, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhooks import SecretBox, TargetPolicy, TargetRefused, new_secret
 from shared.auth import Principal
-from shared.db import dialect_insert, utcnow
+from shared.db import announce, dialect_insert, utcnow
 from shared.events.envelope import CloudEvent
 from shared.events.payloads import Payload
 from shared.events.registry import lookup
-from shared.outbox import emit
 from shared.pagination import fetch_page, where_equal
 from shared.problems import Problem, invalid_field
 
 
-async def record_notices(*, session: AsyncSession, payload: Payload, event: CloudEvent) -> None:
-    """Write each notice to its audience's inbox and queue it for that audience's subscriptions.
+async def record_notices(*, session: AsyncSession, consumed: Sequence[tuple[Payload, CloudEvent]]) -> None:
+    """Write each event's notices to its audiences' inboxes, in event order, and queue them for subscriptions.
 
-    Rows go in as Core inserts on the session's connection: an event writes up to a dozen rows, and
-    ORM objects with a unit-of-work flush cost several times more (bench: profile of notifications).
+    One statement per table for all the events a consumer poll brought (one event on the retry and
+    replay paths), as Core inserts on the session's connection: ORM objects with a unit-of-work
+    flush cost several times more (bench: profile of notifications). An inbox item is delivered as
+    it is written: its delivery and attempt rows record that, and no event is published for it
+    (e-mail and webhook outcomes are published by the delivery worker).
     """
-    notices = notices_for(payload)
-    if not notices:
+    noticed = [(event, notices) for payload, event in consumed if (notices := notices_for(payload))]
+    if not noticed:
         return
-    subscribers = await _subscribers(
-        session, audiences={n.audience for n in notices}, event_name=lookup(event.type).name
-    )
+    audiences = Counter(notice.audience for _, notices in noticed for notice in notices)
+    subscribers = await _subscribers(session, audiences=set(audiences))
     connection = await session.connection()
-    now = utcnow()
+    positions = await _reserve_positions(connection, audiences)
     items: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
-    # Inbox positions are locked in one order (by audience) so concurrent writers cannot deadlock.
-    for notice in sorted(notices, key=lambda n: n.audience):
-        messages = render_all(notice)
-        item = _inbox_item(notice, messages, event, seq=await _next_position(connection, notice.audience))
-        items.append(item)
-        deliveries.append(_inbox_delivery(item, event, messages["en"], now))
-        for subscription in subscribers[notice.audience]:
-            message = messages["uk" if subscription.locale == "uk" else "en"]
-            deliveries.append(_queued_delivery(subscription, message, event, now))
+    attempts: list[dict[str, Any]] = []
+    for event, notices in noticed:
+        now = utcnow()
+        event_name = lookup(event.type).name
+        for notice in sorted(notices, key=lambda n: n.audience):
+            messages = render_all(notice)
+            item = _inbox_item(notice, messages, event, seq=next(positions[notice.audience]), now=now)
+            items.append(item)
+            deliveries.append(_inbox_delivery(item, event, messages["en"], now))
+            attempts.append(_delivered_attempt(item["id"], now))
+            for subscription in subscribers[notice.audience]:
+                if subscription.event_types is None or event_name in subscription.event_types:
+                    message = messages["uk" if subscription.locale == "uk" else "en"]
+                    deliveries.append(_queued_delivery(subscription, message, event, now))
     await connection.execute(NOTIFICATIONS.insert(), items)
     await connection.execute(DELIVERIES.insert(), deliveries)
-    inbox_deliveries = [d for d in deliveries if d["channel"] == "inbox"]
-    await connection.execute(ATTEMPTS.insert(), [_delivered_attempt(d["id"], now) for d in inbox_deliveries])
-    for delivery in inbox_deliveries:
-        delivered = events.delivered_to_inbox(
-            notification_id=delivery["id"], recipient=delivery["recipient"], event=event
-        )
-        emit(session, delivered, source=events.SOURCE, caused_by=event, actor=events.ACTOR)
+    await connection.execute(ATTEMPTS.insert(), attempts)
+    announce(session, INBOX_WRITTEN)
+    if len(deliveries) > len(items):
+        announce(session, JOBS_QUEUED)
 
 
 NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[attr-defined]
@@ -70,9 +81,8 @@ DELIVERIES: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
 ATTEMPTS: sa.Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 
 
-async def _subscribers(
-    session: AsyncSession, *, audiences: set[str], event_name: str
-) -> dict[str, list[Subscription]]:
+async def _subscribers(session: AsyncSession, *, audiences: set[str]) -> dict[str, list[Subscription]]:
+    """The active subscriptions of these audiences, oldest first (the caller applies event filters)."""
     rows = await session.exec(
         select(Subscription)
         .where(col(Subscription.audience).in_(audiences), col(Subscription.deleted_at).is_(None))
@@ -80,13 +90,12 @@ async def _subscribers(
     )
     found: dict[str, list[Subscription]] = defaultdict(list)
     for subscription in rows.all():
-        if subscription.event_types is None or event_name in subscription.event_types:
-            found[subscription.audience].append(subscription)
+        found[subscription.audience].append(subscription)
     return found
 
 
 def _inbox_item(
-    notice: Notice, messages: dict[Locale, Message], event: CloudEvent, *, seq: int
+    notice: Notice, messages: dict[Locale, Message], event: CloudEvent, *, seq: int, now: datetime
 ) -> dict[str, Any]:
     return {
         "id": uuid4(),
@@ -100,21 +109,27 @@ def _inbox_item(
         "body": messages["en"].body,
         "title_uk": messages["uk"].title,
         "body_uk": messages["uk"].body,
-        "created_at": utcnow(),
+        "created_at": now,
     }
 
 
-async def _next_position(connection: AsyncConnection, audience: str) -> int:
-    """The next inbox position of an audience; the counter row's lock orders commits (SSE resume)."""
+async def _reserve_positions(connection: AsyncConnection, counts: Counter[str]) -> dict[str, Iterator[int]]:
+    """The next ``counts[audience]`` inbox positions of each audience, in one upsert.
+
+    The counter rows are locked in one order (by audience), so concurrent writers cannot deadlock,
+    and held until commit, so that items become visible in position order (SSE resume).
+    """
+    insert = dialect_insert(connection)(InboxSequence)
     statement = (
-        dialect_insert(connection)(InboxSequence)
-        .values(audience=audience, last_seq=1)
+        insert.values([{"audience": audience, "last_seq": counts[audience]} for audience in sorted(counts)])
         .on_conflict_do_update(
-            index_elements=["audience"], set_={"last_seq": col(InboxSequence.last_seq) + 1}
+            index_elements=["audience"],
+            set_={"last_seq": col(InboxSequence.last_seq) + insert.excluded.last_seq},
         )
-        .returning(col(InboxSequence.last_seq))
+        .returning(col(InboxSequence.audience), col(InboxSequence.last_seq))
     )
-    return int((await connection.execute(statement)).scalar_one())
+    rows = (await connection.execute(statement)).all()
+    return {audience: iter(range(last - counts[audience] + 1, last + 1)) for audience, last in rows}
 
 
 def _inbox_delivery(

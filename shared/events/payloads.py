@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 Priority = Literal["critical", "high", "medium", "low"]
 FacilityKind = Literal[
@@ -23,6 +24,19 @@ RequestStatus = Literal[
     "cancelled",
     "closed",
 ]
+
+
+Locale = Literal["uk", "en"]
+
+
+def _absolute_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+AbsoluteHttpUrl = Annotated[str, AfterValidator(_absolute_http_url)]
 
 
 class Payload(BaseModel):
@@ -223,3 +237,29 @@ class NotificationDelivered(NotificationOutcome):
 
 class NotificationFailed(NotificationOutcome):
     error: str
+
+
+# --- console: accounts (the only events that hold a secret: the one-time link) -----------------
+
+
+class AccountLinkIssued(Payload):
+    """A one-time link for a person to set their password; never logged, never kept after sending."""
+
+    account_id: UUID
+    email: EmailStr
+    display_name: str = Field(min_length=1, max_length=200)
+    locale: Locale
+    link: AbsoluteHttpUrl = Field(
+        repr=False,
+        description="The one-time link (absolute http(s) URL): a secret until used or expired.",
+        json_schema_extra={"format": "uri", "pattern": "^https?://"},
+    )
+    expires_at: AwareDatetime
+
+
+class AccountInvited(AccountLinkIssued):
+    """An admin invited a person: the link sets their first password."""
+
+
+class AccountPasswordReset(AccountLinkIssued):
+    """A password reset was asked for: the link sets a new password."""

@@ -23,7 +23,7 @@ class EventType:
     name: str  # e.g. "allocation.proposed"
     version: int
     payload: type[p.Payload]
-    stream: str  # topic suffix: requests | inventory | allocations | notifications
+    stream: str  # topic suffix: requests | inventory | allocations | notifications | accounts
     key_field: str  # payload field used as the Kafka key and the CloudEvents subject
 
     @property
@@ -53,13 +53,15 @@ def _types() -> dict[str, EventType]:
         EventType("allocation.delivered", 1, p.AllocationDelivered, "allocations", "request_id"),
         EventType("notification.delivered", 1, p.NotificationDelivered, "notifications", "recipient"),
         EventType("notification.failed", 1, p.NotificationFailed, "notifications", "recipient"),
+        EventType("account.invited", 1, p.AccountInvited, "accounts", "account_id"),
+        EventType("account.password_reset", 1, p.AccountPasswordReset, "accounts", "account_id"),
     ]
     return {t.ce_type: t for t in declared}
 
 
 EVENT_TYPES: Final[dict[str, EventType]] = _types()
 _BY_PAYLOAD: Final[dict[type[p.Payload], EventType]] = {t.payload: t for t in EVENT_TYPES.values()}
-STREAMS: Final[tuple[str, ...]] = ("requests", "inventory", "allocations", "notifications")
+STREAMS: Final[tuple[str, ...]] = ("requests", "inventory", "allocations", "notifications", "accounts")
 
 
 def event_type_for(payload_class: type[p.Payload]) -> EventType:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 from pydantic import AliasChoices, AliasPath, BaseModel
 
 from shared import settings
@@ -35,20 +38,50 @@ def variables_read_by(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name.upper() for name in names)
 
 
+# The console runs from the same image as a fourth process, deployed like the services. Its settings
+# class lives in its own package (services/console/settings.py); where that package is not there yet
+# (a branch without it), the variables it is agreed to read stand in for the class.
+CONSOLE = "console"
+CONSOLE_PORT = 8000
+AGREED_CONSOLE_VARIABLES = frozenset(
+    {
+        "CONSOLE_DATABASE_URL",
+        "CONSOLE_PORT",
+        "CONSOLE_PUBLIC_URL",
+        "CONSOLE_OIDC_ISSUER",
+        "CONSOLE_OIDC_CLIENT_ID",
+        "CONSOLE_OIDC_CLIENT_SECRET",
+        "REQUESTS_URL",
+        "ALLOCATION_URL",
+        "NOTIFICATIONS_URL",
+    }
+)
+
+
+def _console_variables() -> frozenset[str]:
+    if CONSOLE in SETTINGS_CLASSES:
+        return variables_read_by(SETTINGS_CLASSES[CONSOLE])  # type: ignore[index]
+    if importlib.util.find_spec("services.console") is None:
+        return variables_read_by(settings.ServiceSettings) | AGREED_CONSOLE_VARIABLES
+    console_settings = importlib.import_module("services.console.settings")
+    return variables_read_by(console_settings.ConsoleSettings)
+
+
 def service_variables(service: str) -> frozenset[str]:
     """What ``vidnova serve SERVICE`` (or ``vidnova migrate SERVICE``) may read."""
-    settings_class = SETTINGS_CLASSES[service]  # type: ignore[index]
-    return (
-        variables_read_by(settings_class)
-        | variables_read_by(settings.KafkaSettings)
-        | variables_read_by(settings.AuthSettings)
+    own = (
+        _console_variables() if service == CONSOLE else variables_read_by(SETTINGS_CLASSES[service])  # type: ignore[index]
     )
+    return own | variables_read_by(settings.KafkaSettings) | variables_read_by(settings.AuthSettings)
 
 
 def all_service_variables() -> frozenset[str]:
     """What a process touching every service (``vidnova migrate all``, ``topics``) may read."""
-    return frozenset().union(*(service_variables(name) for name in settings.SERVICE_NAMES))
+    return frozenset().union(*(service_variables(name) for name in DEPLOYED))
 
 
+# The three services behind the console: each owns topics, consumers and a public API.
 SERVICE_NAMES: tuple[str, ...] = tuple(settings.SERVICE_NAMES)
-DEFAULT_PORTS: dict[str, int] = dict(settings.DEFAULT_PORTS)
+# Every process a deployment runs from the image (each with its own database and Kafka user).
+DEPLOYED: tuple[str, ...] = (CONSOLE, *SERVICE_NAMES)
+DEFAULT_PORTS: dict[str, int] = {**settings.DEFAULT_PORTS, CONSOLE: CONSOLE_PORT}

@@ -26,6 +26,7 @@ from tests.deploy.compose_interpolation import (
 from tests.deploy.dockerfile import parse
 from tests.deploy.settings_env import (
     DEFAULT_PORTS,
+    DEPLOYED,
     PYTHON_RUNTIME_VARIABLES,
     SERVICE_NAMES,
     all_service_variables,
@@ -39,11 +40,13 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY")
 REQUIRED_SECRETS = {
     "VIDNOVA_AUTH_SECRET",
     "POSTGRES_PASSWORD",
+    "CONSOLE_DB_PASSWORD",
     "REQUESTS_DB_PASSWORD",
     "ALLOCATION_DB_PASSWORD",
     "NOTIFICATIONS_DB_PASSWORD",
     "WEBHOOK_SIGNING_SECRET",
     "KAFKA_ADMIN_PASSWORD",
+    "KAFKA_CONSOLE_PASSWORD",
     "KAFKA_REQUESTS_PASSWORD",
     "KAFKA_ALLOCATION_PASSWORD",
     "KAFKA_NOTIFICATIONS_PASSWORD",
@@ -163,7 +166,7 @@ def test_each_service_is_served_once_and_probed_on_its_own_port(compose: dict[st
         # python, because the slim image has no curl or wget.
         assert service["healthcheck"]["test"][:2] == ["CMD", "python"]
         assert any(str(p).endswith(f":{port}") for p in service.get("ports", [])), name
-    assert set(served) == set(SERVICE_NAMES)
+    assert set(served) == set(DEPLOYED)
 
 
 def test_migrate_runs_migrations_then_creates_topics(compose: dict[str, Any]) -> None:
@@ -171,7 +174,7 @@ def test_migrate_runs_migrations_then_creates_topics(compose: dict[str, Any]) ->
     assert re.search(r"vidnova migrate all\s*&&\s*vidnova topics", command), command
 
 
-@pytest.mark.parametrize("service_name", SERVICE_NAMES)
+@pytest.mark.parametrize("service_name", DEPLOYED)
 def test_service_containers_set_only_variables_their_settings_read(
     compose: dict[str, Any], service_name: str
 ) -> None:
@@ -187,7 +190,7 @@ def test_service_containers_set_only_variables_their_settings_read(
 def test_migrate_container_sets_only_variables_settings_read(compose: dict[str, Any]) -> None:
     names = set(_environment(compose["services"]["migrate"]))
     assert not names - all_service_variables(), sorted(names - all_service_variables())
-    assert {f"{s.upper()}_DATABASE_URL" for s in SERVICE_NAMES} <= names
+    assert {f"{s.upper()}_DATABASE_URL" for s in DEPLOYED} <= names
     assert "VIDNOVA_AUTH_SECRET" not in names, "migrations need no signing secret"
 
 
@@ -204,7 +207,7 @@ def test_kafka_variables_agree_across_containers(compose: dict[str, Any]) -> Non
     assert kafka_settings[0]["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
     assert kafka_settings[0]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     users = {name: _environment(s)["KAFKA_SASL_USERNAME"] for name, s in containers.items()}
-    assert users == {"migrate": "admin", **{name: f"vidnova-{name}" for name in SERVICE_NAMES}}
+    assert users == {"migrate": "admin", **{name: f"vidnova-{name}" for name in DEPLOYED}}
 
 
 def test_no_secret_has_a_default(compose: dict[str, Any]) -> None:
@@ -269,7 +272,7 @@ def test_postgres_gets_one_database_and_role_per_service(compose: dict[str, Any]
     assert script.exists(), f"{script} is mounted but missing"
     assert os.access(script, os.X_OK), f"{script} must be executable"
     text = script.read_text()
-    for service_name in SERVICE_NAMES:
+    for service_name in DEPLOYED:
         assert re.search(rf"create_service_database {service_name} ", text), service_name
         url = _environment(_vidnova_services(compose)[service_name])[f"{service_name.upper()}_DATABASE_URL"]
         assert re.fullmatch(
@@ -278,6 +281,13 @@ def test_postgres_gets_one_database_and_role_per_service(compose: dict[str, Any]
             url,
         ), url
         assert f"{service_name.upper()}_DB_PASSWORD" in _environment(postgres)
+
+
+def test_the_console_calls_each_service_at_its_compose_address(compose: dict[str, Any]) -> None:
+    environment = _environment(compose["services"]["console"])
+    for name in SERVICE_NAMES:
+        assert environment[f"{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}", name
+    assert references(environment["CONSOLE_PUBLIC_URL"]), "the links' base must be settable"
 
 
 def test_mailpit_receives_the_notifications_mail(compose: dict[str, Any]) -> None:
@@ -343,7 +353,7 @@ def test_init_script_isolates_the_service_databases() -> None:
         assert started.returncode == 0, started.stderr
         try:
             env = {"PGHOST": str(work), "PGPORT": port, "POSTGRES_USER": "postgres"}
-            passwords = {f"{s.upper()}_DB_PASSWORD": f"pw-{s}-'quoted\"" for s in SERVICE_NAMES}
+            passwords = {f"{s.upper()}_DB_PASSWORD": f"pw-{s}-'quoted\"" for s in DEPLOYED}
             # A copy the postgres user can read: the checkout may sit in a root-only directory.
             init_script = work / "init-databases.sh"
             shutil.copy(ROOT / "deploy/postgres/init-databases.sh", init_script)
@@ -352,10 +362,10 @@ def test_init_script_isolates_the_service_databases() -> None:
             script = run("sh", str(init_script), **env, **passwords)
             assert script.returncode == 0, script.stderr
             psql = str(bindir / "psql")
-            for owner in SERVICE_NAMES:
+            for owner in DEPLOYED:
                 own = run(psql, "-U", owner, "-d", owner, "-Atc", "CREATE TABLE probe (id int)", **env)
                 assert own.returncode == 0, own.stderr
-                for other in set(SERVICE_NAMES) - {owner}:
+                for other in set(DEPLOYED) - {owner}:
                     foreign = run(psql, "-U", other, "-d", owner, "-Atc", "SELECT 1", **env)
                     assert foreign.returncode != 0, f"{other} can connect to {owner}'s database"
                     assert "CONNECT privilege" in foreign.stderr

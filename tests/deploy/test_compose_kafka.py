@@ -52,7 +52,9 @@ def test_the_broker_is_formatted_with_every_user_compose_connects_as() -> None:
         for service in compose["services"].values()
         if "KAFKA_SASL_USERNAME" in service.get("environment", {})
     }
-    assert users == {"admin", "vidnova-requests", "vidnova-allocation", "vidnova-notifications"}
+    assert users == {
+        "admin", "vidnova-console", "vidnova-requests", "vidnova-allocation", "vidnova-notifications",
+    }  # fmt: skip
     for user in users:
         assert f"scram {user} " in start, user
     for script in ("start.sh", "acls.sh", "admin-client.sh"):

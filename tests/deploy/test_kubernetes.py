@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
+from shared.events.registry import STREAMS
 from tests.deploy.dockerfile import parse
 from tests.deploy.kustomize import (
     KUBERNETES_DIR,
@@ -27,7 +28,7 @@ from tests.deploy.kustomize import (
     referenced_files,
     render,
 )
-from tests.deploy.settings_env import DEFAULT_PORTS, SERVICE_NAMES, service_variables
+from tests.deploy.settings_env import CONSOLE, DEFAULT_PORTS, DEPLOYED, SERVICE_NAMES, service_variables
 from tests.deploy.tools import kubectl, missing_tool
 
 try:
@@ -41,8 +42,8 @@ CRD_DIR = Path(__file__).parent / "schemas" / "strimzi"
 # The oldest Kubernetes these manifests promise to work on, and the newest schemas we have.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.utils.latest_version())
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL")
-STREAMS = ("requests", "inventory", "allocations", "notifications")
 PRODUCTION = KUBERNETES_DIR / "overlays" / "production"
+LINK_VALIDITY_MS = 72 * 3600 * 1000  # SPEC §12: an invitation or reset link is valid 72 h
 
 
 def _label(directory: Path) -> str:
@@ -98,7 +99,7 @@ def _service_of(container: dict[str, Any]) -> tuple[str, str]:
     """(verb, service) from `args: [serve|migrate, NAME]`."""
     verb, service_name = container["args"]
     assert verb in ("serve", "migrate"), container["args"]
-    assert service_name in SERVICE_NAMES, container["args"]
+    assert service_name in DEPLOYED, container["args"]
     return verb, service_name
 
 
@@ -227,7 +228,7 @@ def test_probes_hit_readyz_and_healthz_on_the_service_port(rendered: list[dict[s
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
         assert annotations.get("prometheus.io/port") == str(port)
         assert annotations.get("prometheus.io/path") == "/metrics"
-    assert served == set(SERVICE_NAMES)
+    assert served == set(DEPLOYED)
 
 
 def test_services_and_disruption_budgets_select_their_pods(rendered: list[dict[str, Any]]) -> None:
@@ -284,7 +285,7 @@ def test_every_service_has_a_migration_job(rendered: list[dict[str, Any]]) -> No
         assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
         assert "ttlSecondsAfterFinished" in job["spec"]
         assert "activeDeadlineSeconds" in job["spec"]
-    assert migrated == set(SERVICE_NAMES)
+    assert migrated == set(DEPLOYED)
     # The release applies configuration and Jobs first (docs/deployment.md); generated ConfigMaps
     # carry the label.
     for configmap in of_kind(rendered, "ConfigMap"):
@@ -361,6 +362,33 @@ def test_topics_exist_replicated_and_agree_with_the_configuration(rendered: list
         assert int(topic["spec"]["config"]["min.insync.replicas"]) == 2, name
         # `vidnova topics` would create the same topic (one partition count for all).
         assert topic["spec"]["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"]), name
+
+
+def test_topics_holding_one_time_links_keep_them_no_longer_than_the_links_are_valid(
+    rendered: list[dict[str, Any]],
+) -> None:
+    prefix = _common_config(rendered)["VIDNOVA_TOPIC_PREFIX"]
+    topics = {t["spec"]["topicName"]: t for t in of_kind(rendered, "KafkaTopic")}
+    for name in (f"{prefix}.accounts", f"{prefix}.accounts.dlq"):
+        assert int(topics[name]["spec"]["config"]["retention.ms"]) <= LINK_VALIDITY_MS, name
+
+
+def test_the_console_is_stateless_replicas_calling_the_services_in_the_cluster(
+    rendered: list[dict[str, Any]],
+) -> None:
+    console = named(rendered, "Deployment", f"vidnova-{CONSOLE}")
+    pod_spec = console["spec"]["template"]["spec"]
+    assert console["spec"]["replicas"] >= 2
+    assert all("persistentVolumeClaim" not in volume for volume in pod_spec["volumes"])
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(rendered, "ConfigMap")}
+    [container] = pod_spec["containers"]
+    environment: dict[str, str] = {}
+    for source in container["envFrom"]:
+        environment |= configmaps[source["configMapRef"]["name"]]
+    for name in SERVICE_NAMES:
+        (port,) = named(rendered, "Service", f"vidnova-{name}")["spec"]["ports"]
+        assert environment[f"{name.upper()}_URL"] == f"http://vidnova-{name}:{port['port']}", name
+    assert environment["CONSOLE_PUBLIC_URL"].startswith("https://")
 
 
 def test_clients_reach_the_kafka_listener_with_idempotent_producers(rendered: list[dict[str, Any]]) -> None:

@@ -12,20 +12,26 @@ from services.allocation.settings import AllocationSettings, Policy
 from services.notifications import consumers as notifications_consumers
 from services.requests import consumers as requests_consumers
 from tests.deploy.kustomize import kustomization_dirs, of_kind, pod_templates, render
+from tests.deploy.settings_env import DEFAULT_PORTS, SERVICE_NAMES
 
-# What each service publishes (its outbox streams) and consumes: (group, streams) from the code.
+# What each service publishes (its outbox streams) and consumes: (group, streams) from the code. The
+# console consumes nothing and publishes the account events.
 PUBLISHES = {
+    "console": {"accounts"},
     "requests": {"requests"},
     "allocation": {"inventory", "allocations"},
     "notifications": {"notifications"},
 }
-SUBSCRIPTIONS = {
-    name: (sub.group, sub.streams)
-    for name, sub in (
-        ("requests", requests_consumers.subscription()),
-        ("allocation", allocation_consumers.subscription(Policy.from_settings(AllocationSettings()))),
-        ("notifications", notifications_consumers.subscription()),
-    )
+SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]] | None] = {
+    "console": None,
+    **{
+        name: (sub.group, sub.streams)
+        for name, sub in (
+            ("requests", requests_consumers.subscription()),
+            ("allocation", allocation_consumers.subscription(Policy.from_settings(AllocationSettings()))),
+            ("notifications", notifications_consumers.subscription()),
+        )
+    },
 }
 
 
@@ -55,20 +61,20 @@ def _acls(user: dict[str, Any]) -> set[tuple[str, str, str]]:
     }
 
 
-@pytest.mark.parametrize("service", sorted(SUBSCRIPTIONS))
+@pytest.mark.parametrize("service", sorted(PUBLISHES))
 def test_each_service_user_may_write_its_topics_and_read_what_it_consumes_only(
     rendered: list[dict[str, Any]], service: str
 ) -> None:
     users = {u["metadata"]["name"]: u for u in of_kind(rendered, "KafkaUser")}
     user = users[f"vidnova-{service}"]
     assert user["spec"]["authentication"]["type"] == "scram-sha-512"
-    group, streams = SUBSCRIPTIONS[service]
-    consumed = set(streams)
+    subscription = SUBSCRIPTIONS[service]
+    consumed = set(subscription[1]) if subscription else set()
     written = {f"vidnova.{s}" for s in PUBLISHES[service]} | {f"vidnova.{s}.dlq" for s in consumed}
     expected = (
         {("topic", t, op) for t in written for op in ("Write", "Describe")}
         | {("topic", f"vidnova.{s}", op) for s in consumed for op in ("Read", "Describe")}
-        | {("group", f"vidnova.{group}", "Read")}
+        | ({("group", f"vidnova.{subscription[0]}", "Read")} if subscription else set())
     )
     assert _acls(user) == expected
     assert all(
@@ -87,7 +93,7 @@ def test_each_service_connects_as_its_own_user_trusting_the_cluster_ca(
     assert configmap["data"]["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     ca_path = configmap["data"]["KAFKA_SSL_CAFILE"]
     deployments = [(w, p) for w, p in pod_templates(rendered) if w["kind"] == "Deployment"]
-    assert len(deployments) == 3
+    assert len(deployments) == len(PUBLISHES)
     for workload, pod_spec in deployments:
         [container] = pod_spec["containers"]
         service = workload["metadata"]["name"].removeprefix("vidnova-")
@@ -114,3 +120,24 @@ def test_network_policies_limit_what_the_services_reach(rendered: list[dict[str,
     webhooks = policies["vidnova-notifications-egress"]["spec"]["egress"]
     [public] = [r for r in webhooks if "to" in r]
     assert "169.254.0.0/16" in public["to"][0]["ipBlock"]["except"]  # no cloud metadata endpoint
+
+
+def test_the_console_reaches_the_services_http_ports_and_they_accept_it(
+    rendered: list[dict[str, Any]],
+) -> None:
+    policies = {p["metadata"]["name"]: p["spec"] for p in of_kind(rendered, "NetworkPolicy")}
+    console = policies["vidnova-console-egress"]
+    assert console["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "console"
+    [to_services] = [r for r in console["egress"] if "podSelector" in r["to"][0]]
+    assert {p["port"] for p in to_services["ports"]} == {DEFAULT_PORTS[s] for s in SERVICE_NAMES}
+    selector = {e["key"]: set(e["values"]) for e in to_services["to"][0]["podSelector"]["matchExpressions"]}
+    assert selector == {
+        "app.kubernetes.io/name": {"vidnova"},
+        "app.kubernetes.io/component": set(SERVICE_NAMES),
+    }
+    [identity_provider] = [r for r in console["egress"] if "ipBlock" in r["to"][0]]
+    assert {p["port"] for p in identity_provider["ports"]} == {443}
+    assert "169.254.0.0/16" in identity_provider["to"][0]["ipBlock"]["except"]
+    ingress = policies["vidnova-services-ingress"]
+    assert all("from" not in rule for rule in ingress["ingress"]), "the console is a pod like any other"
+    assert {p["port"] for rule in ingress["ingress"] for p in rule["ports"]} == set(DEFAULT_PORTS.values())

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from shared.auth import mint_token
-from shared.settings import SERVICE_NAMES, load_or_create_dev_secret
+from shared.settings import ALL_SERVICE_NAMES, load_or_create_dev_secret
 from tests.factories import request_body
 from tests.support.polling import eventually
 from vidnova.broker import free_port
@@ -21,7 +21,7 @@ EXTERNAL_VARIABLES = (
     "KAFKA_BOOTSTRAP_SERVERS",
     "VIDNOVA_AUTH_SECRET",
     "VIDNOVA_TOPIC_PREFIX",
-    *(f"{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES),
+    *(f"{name.upper()}_DATABASE_URL" for name in ALL_SERVICE_NAMES),
 )
 
 
@@ -30,7 +30,7 @@ class EmbeddedRun:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self.ports = {name: free_port() for name in SERVICE_NAMES}
+        self.ports = {name: free_port() for name in ALL_SERVICE_NAMES}
         self.process: subprocess.Popen[bytes] | None = None
         env = {k: v for k, v in os.environ.items() if k not in EXTERNAL_VARIABLES}
         env.update({f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()})
@@ -56,7 +56,7 @@ class EmbeddedRun:
             if self.process.poll() is not None:
                 raise AssertionError((self.state_dir / "up.out").read_text())
             async with httpx.AsyncClient(timeout=2) as client:
-                for name in SERVICE_NAMES:
+                for name in ALL_SERVICE_NAMES:
                     try:
                         if (await client.get(f"{self.url(name)}/readyz")).status_code != 200:
                             return False
@@ -82,6 +82,10 @@ class EmbeddedRun:
         return mint_token(secret=load_or_create_dev_secret(self.state_dir), **claims)  # type: ignore[arg-type]
 
 
+async def _banner(run: EmbeddedRun) -> str:
+    return (run.state_dir / "up.out").read_text(errors="replace")
+
+
 async def _statuses(run: EmbeddedRun, ids: list[str], token: str) -> dict[str, str]:
     async with httpx.AsyncClient(
         base_url=run.url("requests"), headers={"Authorization": f"Bearer {token}"}
@@ -103,6 +107,10 @@ async def test_kill_9_of_the_embedded_stack_loses_nothing_acknowledged(tmp_path:
     run.start()
     try:
         await run.wait_ready()
+        banner = await eventually(
+            lambda: _banner(run), until=lambda text: "Vidnova is up." in text, timeout_s=30, what="banner"
+        )
+        assert banner.index(run.url("console")) < banner.index(run.url("requests"))  # the console first
         coordinator = run.token(sub="c", role="coordinator")
         kharkiv = run.token(sub="k", role="region_admin", region="UA-63")
         async with httpx.AsyncClient(
@@ -133,7 +141,7 @@ async def test_kill_9_of_the_embedded_stack_loses_nothing_acknowledged(tmp_path:
         )
         assert sorted(n for n in notices if n in ids) == sorted(ids)  # exactly one each, no replay duplicates
         assert run.interrupt() == 0
-        for name in SERVICE_NAMES:
+        for name in ALL_SERVICE_NAMES:
             try:
                 httpx.get(f"{run.url(name)}/healthz", timeout=1)
             except httpx.ConnectError:

@@ -113,6 +113,7 @@ async def test_each_service_writes_its_own_topic_over_scram_and_tls(secured: Sec
     await _send(secured.settings("vidnova-requests"), "requests")
     await _send(secured.settings("vidnova-allocation"), "allocations")
     await _send(secured.settings("vidnova-allocation"), "inventory")
+    await _send(secured.settings("vidnova-console"), "accounts")  # the invitation and reset links
 
 
 async def test_a_service_reads_what_it_subscribes_to_in_its_own_group(secured: Secured) -> None:
@@ -143,6 +144,8 @@ async def test_a_service_user_cannot_write_another_services_topic(secured: Secur
         await _send(secured.settings("vidnova-requests"), "allocations")
     with pytest.raises(TopicAuthorizationFailedError):
         await _send(secured.settings("vidnova-notifications"), "requests")
+    with pytest.raises(TopicAuthorizationFailedError):
+        await _send(secured.settings("vidnova-console"), "requests")  # the console only writes accounts
 
 
 async def test_a_user_with_no_grant_gets_nothing(secured: Secured) -> None:

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from shared.db import is_sqlite
 from shared.migrations import alembic_config, upgrade
 from shared.processed_events import PROCESSED_EVENTS_TABLE
-from shared.settings import SERVICE_NAMES
+from shared.settings import ALL_SERVICE_NAMES, SERVICE_NAMES
 from tests.conftest import Infra
 from tests.support.infra import new_database_url
 
@@ -39,7 +39,7 @@ def tables_of(service: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("service", SERVICE_NAMES)
+@pytest.mark.parametrize("service", ALL_SERVICE_NAMES)
 async def test_migrations_match_models(infra: Infra, service: str) -> None:
     url = await new_database_url(infra.database, infra.tmp_dir, f"mig_{service}")
     await asyncio.to_thread(upgrade, service, url)

@@ -19,7 +19,7 @@ import httpx
 from shared.auth import mint_token
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
-from shared.settings import SERVICE_NAMES, KafkaSettings, ServiceName
+from shared.settings import ALL_SERVICE_NAMES, SERVICE_NAMES, KafkaSettings, ServiceName
 from tests.support.infra import BrokerChoice, DatabaseChoice, kafka_settings_from, new_database_url
 from vidnova.broker import free_port
 from vidnova.processes import die_with_parent
@@ -36,7 +36,7 @@ IDENTITIES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class ServiceStack:
-    """Three (or fewer) service processes sharing one broker, each with its own database."""
+    """Service processes (three, fewer, or the console too) sharing one broker, each with its own database."""
 
     env: dict[str, str]
     log_dir: Path
@@ -136,7 +136,7 @@ async def make_stack(
     log_dir = tmp_dir / prefix
     log_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    ports = {name: free_port() for name in SERVICE_NAMES}
+    ports = {name: free_port() for name in ALL_SERVICE_NAMES}
     env = {
         **os.environ,
         **broker.service_env(),
@@ -154,9 +154,13 @@ async def make_stack(
         # Tests drive many writes through a few identities; test_rate_limit.py turns it on.
         "RATE_LIMIT_WRITES_PER_MIN": "0",
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        # The console calls the services here and puts its own address in the links it e-mails.
+        **{f"{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICE_NAMES},
+        "CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{ports['console']}",
         **extra_env,
     }
-    for name in SERVICE_NAMES:
+    # The console's database only when the console runs: most tests never start it.
+    for name in (*SERVICE_NAMES, *(("console",) if "console" in names else ())):
         key = f"{name.upper()}_DATABASE_URL"
         if key not in extra_env:
             env[key] = await new_database_url(database, tmp_dir, name)

@@ -88,6 +88,42 @@ class Proposal:
     reason: Reason
 
 
+_new = object.__new__
+
+
+def proposal(
+    request_id: UUID,
+    lot_id: UUID,
+    quantity: int,
+    reason: tuple[int, Priority, bool, float, bool, int, Basis],
+) -> Proposal:
+    """`Proposal(request_id, lot_id, quantity, Reason(*reason))` at a third of the cost.
+
+    Frozen dataclasses set each field through `object.__setattr__`; filling the instance dict
+    directly gives equal, equally frozen objects, which matters at 100k proposals per run.
+    """
+    why = _new(Reason)
+    fields = why.__dict__
+    (
+        fields["rank"],
+        fields["priority"],
+        fields["front_line"],
+        fields["distance_km"],
+        fields["available_by_needed_by"],
+        fields["compatible_lots"],
+        fields["basis"],
+    ) = reason
+    made = _new(Proposal)
+    fields = made.__dict__
+    fields["request_id"], fields["lot_id"], fields["quantity"], fields["reason"] = (
+        request_id,
+        lot_id,
+        quantity,
+        why,
+    )
+    return made
+
+
 def service_order(demand: Demand) -> tuple[int, bool, date, datetime, UUID]:
     """Sort key of the order of service: priority, front-line, needed_by, submission."""
     return (

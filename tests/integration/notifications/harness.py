@@ -48,6 +48,7 @@ from tests.support.stack import ServiceStack, make_stack
 from vidnova.broker import free_port
 
 SMTP_USER, SMTP_PASSWORD = "vidnova", "smtp-password-for-tests"
+REFUSED_PREFIX = "refused-"  # the mailbox answers 550 (permanent) for these addresses
 
 
 # --- SMTP ---------------------------------------------------------------------------------------
@@ -128,6 +129,15 @@ class Mailbox:
             SMTP_PASSWORD.encode(),
         )
         return AuthResult(success=ok, auth_data=auth_data)
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        """Refuse mailboxes whose name starts with ``refused-`` for good (550); accept the others."""
+        if address.startswith(REFUSED_PREFIX):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content

@@ -95,6 +95,12 @@ async def test_email_goes_over_smtp_with_starttls_and_auth_in_the_subscribers_la
     # The waitlisted event reached the inbox but not this subscription (it names request.submitted only).
     await delivery_on(harness, waitlisted, "inbox", "delivered")
     assert [d["channel"] for d in await deliveries(harness, waitlisted)] == ["inbox"]
+    # The inbox items are delivered on write: the e-mail's outcome is the only event about these two.
+    published = [
+        e for e in await harness.outbox("vidnova.notification.delivered.v1")
+        if e["data"]["source_event_id"] in (str(waitlisted.id), str(submitted.id))
+    ]  # fmt: skip
+    assert [e["data"]["channel"] for e in published] == ["email"]
 
 
 async def _outcomes(harness: Harness, event_type: str, delivery_id: str) -> list[dict[str, Any]]:
@@ -137,9 +143,20 @@ async def test_webhook_is_signed_and_carries_the_fulfilment_notice(harness: Harn
     assert notice["data"]["received_quantity"] == 2
     assert notice["data"]["waybill"] == "WB-77"
     assert [(a["outcome"], a["response_status"]) for a in record["attempts"]] == [("delivered", 200)]
+    outcome = await eventually(
+        lambda: _outcomes(harness, "vidnova.notification.delivered.v1", record["id"]),
+        until=lambda found: bool(found),
+        what="notification.delivered of the webhook",
+    )
+    assert [(o["data"]["channel"], o["causationid"]) for o in outcome] == [("webhook", str(delivered.id))]
 
     await delivery_on(harness, approved, "inbox", "delivered")
     assert [d["channel"] for d in await deliveries(harness, approved)] == ["inbox"]  # filtered out
+    published = [
+        e for e in await harness.outbox("vidnova.notification.delivered.v1")
+        if e["data"]["source_event_id"] == str(approved.id)
+    ]  # fmt: skip
+    assert published == []  # an inbox item publishes none
 
 
 async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(harness: Harness) -> None:

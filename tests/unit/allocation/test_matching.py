@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from services.allocation.matching import Basis, Priority, Proposal, Reason, values
 from tests.unit.allocation.matching_factories import POSITIONS, TODAY, demand, match, served, supply
 
 
@@ -119,3 +122,14 @@ def test_output_does_not_depend_on_input_order() -> None:
     demands = [demand(region=rng.choice(list(POSITIONS)), unmet=rng.randint(1, 3)) for _ in range(10)]
     supplies = [supply(region=rng.choice(list(POSITIONS)), free=rng.randint(1, 3)) for _ in range(5)]
     assert match(demands, supplies) == match(demands[::-1], supplies[::-1])
+
+
+def test_proposal_built_fast_equals_the_dataclass_and_stays_frozen() -> None:
+    request, lot = demand().request_id, supply().lot_id
+    why: tuple[int, Priority, bool, float, bool, int, Basis] = (3, "high", True, 150.0, False, 2, "moved")
+    built = values.proposal(request, lot, 4, why)
+    assert built == Proposal(request, lot, 4, Reason(*why))
+    assert hash(built) == hash(Proposal(request, lot, 4, Reason(*why)))
+    assert repr(built) == repr(Proposal(request, lot, 4, Reason(*why)))
+    with pytest.raises(AttributeError):
+        built.quantity = 5  # type: ignore[misc]

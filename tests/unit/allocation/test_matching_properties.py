@@ -8,10 +8,21 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bench.instances import distance_km as hard_distance_km
+from bench.instances import hard_instance
 from bench.optimum import optimal_weighted_units
-from services.allocation.matching import Demand, Supply, is_compatible, priority_weighted_units
-from tests.unit.allocation.matching_factories import TODAY, instances, match, random_demands
+from bench.previous_engine import propose_allocations as previous_propose_allocations
+from services.allocation.matching import (
+    Demand,
+    Supply,
+    is_compatible,
+    priority_weighted_units,
+    propose_allocations,
+    service_order,
+)
+from tests.unit.allocation.matching_factories import TODAY, distance_km, instances, match, random_demands
 
 
 @settings(max_examples=150, deadline=None)
@@ -69,3 +80,39 @@ def test_no_allocation_serves_more_weighted_units(instance: tuple[list[Demand], 
     demands, supplies = instance
     engine = priority_weighted_units(match(demands, supplies), demands)
     assert engine == round(optimal_weighted_units(demands, supplies))
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_no_request_is_left_short_while_a_lot_it_fits_serves_a_later_one(
+    instance: tuple[list[Demand], list[Supply]],
+) -> None:
+    demands, supplies = instance
+    proposals = match(demands, supplies)
+    rank = {d.request_id: n for n, d in enumerate(sorted(demands, key=service_order))}
+    served = Counter[UUID]()
+    for proposal in proposals:
+        served[proposal.request_id] += proposal.quantity
+    lots = {s.lot_id: s for s in supplies}
+    for short in (d for d in demands if served[d.request_id] < d.unmet):
+        for proposal in proposals:
+            if rank[proposal.request_id] > rank[short.request_id]:
+                assert not is_compatible(short, lots[proposal.lot_id])
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_same_proposals_as_the_previous_engine(instance: tuple[list[Demand], list[Supply]]) -> None:
+    demands, supplies = instance
+    assert match(demands, supplies) == previous_propose_allocations(
+        demands, supplies, distance_km=distance_km
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_same_proposals_as_the_previous_engine_on_hard_instances(seed: int) -> None:
+    demands, supplies = hard_instance(seed, demands=300, categories=2)
+    assert propose_allocations(
+        demands, supplies, distance_km=hard_distance_km
+    ) == previous_propose_allocations(demands, supplies, distance_km=hard_distance_km)

@@ -10,6 +10,8 @@ import pytest
 from services.notifications.routing import RULES, audience_of, event_names_for, notices_for
 from shared.auth import Principal
 from shared.events.payloads import (
+    AccountInvited,
+    AccountPasswordReset,
     AllocationApproved,
     AllocationDelivered,
     AllocationDispatched,
@@ -29,7 +31,13 @@ from shared.events.payloads import (
     RequestUpdated,
 )
 from shared.events.registry import EVENT_TYPES
-from tests.factories import allocation_event, request_status_changed, request_submitted, request_waitlisted
+from tests.factories import (
+    account_link,
+    allocation_event,
+    request_status_changed,
+    request_submitted,
+    request_waitlisted,
+)
 
 LOT = uuid.uuid4()
 OUTCOME = {
@@ -115,6 +123,9 @@ TABLE: list[tuple[str, Payload, set[tuple[str, str]]]] = [
     ("lot withdrawn", InventoryWithdrawn(lot_id=LOT, donor_id="jica", withdrawn_quantity=2), set()),
     ("notification delivered", NotificationDelivered(**OUTCOME), set()),
     ("notification failed", NotificationFailed(**OUTCOME, error="HTTP 500"), set()),
+    # Account links go to the one person named in the event, never to an audience's inbox.
+    ("account invited", account_link(AccountInvited), set()),
+    ("password reset", account_link(AccountPasswordReset), set()),
 ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import pytest
 from shared.auth import TokenVerifier, mint_token
 from shared.problems import Problem
 from shared.settings import AuthSettings, ConfigurationError
+from tests.support.polling import eventually
 
 SECRET = "s" * 48
 
@@ -37,6 +38,27 @@ async def test_bad_claims_are_401_with_challenge(claims: dict) -> None:
         await TokenVerifier(secret=SECRET).verify(token)
     assert raised.value.status == 401
     assert raised.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_token_verified_before_is_accepted_again_until_its_exp_and_not_after() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    token = jwt.encode(
+        {"sub": "k", "role": "coordinator", "exp": int(time.time()) + 2}, SECRET, algorithm="HS256"
+    )
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # remembered, not decoded again
+
+    async def rejected() -> bool:
+        try:
+            await verifier.verify(token)
+        except Problem as problem:
+            return problem.status == 401
+        return False
+
+    await eventually(rejected, timeout_s=10, what="the remembered token rejected once expired")
+    tampered = mint_token(secret=SECRET, sub="k", role="coordinator")[:-2] + "AA"
+    with pytest.raises(Problem):
+        await verifier.verify(tampered)
 
 
 async def test_token_signed_with_another_secret_is_rejected() -> None:

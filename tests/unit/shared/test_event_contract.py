@@ -8,12 +8,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from shared.events.envelope import CloudEvent, decode_event, new_event
-from shared.events.payloads import InventoryWithdrawn, RequestUpdated
+from shared.events.payloads import (
+    AccountInvited,
+    AccountLinkIssued,
+    AccountPasswordReset,
+    InventoryWithdrawn,
+    RequestUpdated,
+)
 from shared.events.registry import EVENT_TYPES, MalformedEvent, UnknownEventType
 from shared.events.schemas import render, schema_documents
 from shared.observability import bind_correlation_id, reset_correlation_id
+from tests.factories import account_link
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "events"
 SPEC_TYPES = {
@@ -23,6 +31,7 @@ SPEC_TYPES = {
     "allocation.proposed", "allocation.approved", "allocation.rejected", "allocation.expired",
     "allocation.released", "allocation.dispatched", "allocation.delivered",
     "notification.delivered", "notification.failed",
+    "account.invited", "account.password_reset",
 }  # fmt: skip
 
 
@@ -106,3 +115,41 @@ def test_exported_schemas_match_the_models() -> None:
 
 def test_event_time_is_timezone_aware() -> None:
     assert new_event(updated(), source="r").time.tzinfo == UTC
+
+
+@pytest.mark.parametrize("event_class", [AccountInvited, AccountPasswordReset])
+def test_account_events_go_to_the_accounts_stream_keyed_by_account(
+    event_class: type[AccountLinkIssued],
+) -> None:
+    payload = account_link(event_class)
+    event = new_event(payload, source="console")
+    assert event.type in {"vidnova.account.invited.v1", "vidnova.account.password_reset.v1"}
+    assert EVENT_TYPES[event.type].stream == "accounts"
+    assert event.subject == str(payload.account_id)
+    assert decode_event(event.encode())[1] == payload
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"link": "/password/abc"},
+        {"link": "javascript:alert(1)"},
+        {"link": "ftp://console.example/x"},
+        {"link": "https:///no-host"},
+        {"expires_at": datetime(2026, 12, 4, 12, 0)},
+        {"locale": "de"},
+        {"display_name": ""},
+        {"display_name": "x" * 201},
+        {"email": "not-an-address"},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_account_event_fields_are_checked(override: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        account_link(AccountInvited, **override)
+
+
+def test_the_one_time_link_stays_out_of_the_payload_repr() -> None:
+    payload = account_link(AccountInvited)
+    assert payload.link not in repr(payload)
+    assert payload.link not in str(payload)

@@ -1,0 +1,146 @@
+"""The console's rules with no I/O: passwords, lockout, session timeouts, where to go after sign-in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
+from shared.identifiers import is_donor_id
+
+Role = Literal["region_admin", "coordinator", "donor", "admin"]
+Locale = Literal["uk", "en"]
+LOCALES: tuple[Locale, ...] = ("uk", "en")
+
+
+def N_(message: str) -> str:
+    """Mark a message id for the catalogs; the page translates it when it shows it."""
+    return message
+
+
+ROLE_LABELS: dict[str, str] = {
+    "region_admin": N_("Region administrator"),
+    "coordinator": N_("Coordinator"),
+    "donor": N_("Donor"),
+    "admin": N_("Administrator"),
+}
+SERVICE_DOWN: dict[str, str] = {
+    "requests": N_("The requests service is unavailable"),
+    "allocation": N_("The allocation service is unavailable"),
+    "notifications": N_("The notifications service is unavailable"),
+}
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+LOCKOUT_DURATION = timedelta(minutes=15)
+LINK_LIFETIME = timedelta(hours=72)
+REGION_PATTERN = re.compile(r"^UA-\d{2}$")
+
+
+class PasswordRefused(ValueError):
+    """A password that the policy refuses; ``reason`` is a message id the page translates."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ScopeInvalid(ValueError):
+    """A role without the scope it needs, or with one it must not carry."""
+
+
+def check_password(password: str, *, email: str, display_name: str) -> None:
+    """At least 12 characters, and none of the account's own email local part or name in it."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRefused(N_("The password must be at least 12 characters long."))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordRefused(N_("The password is too long."))
+    lowered = password.casefold()
+    local_part = email.split("@", 1)[0].casefold()
+    words = [local_part, *re.split(r"[\s.\-_]+", local_part), *display_name.casefold().split()]
+    if any(len(word) >= 3 and word in lowered for word in words):
+        raise PasswordRefused(N_("The password must not contain your email address or name."))
+
+
+def normalise_email(email: str) -> str:
+    """Emails are unique regardless of case: the stored, compared form."""
+    return email.strip().casefold()
+
+
+def check_scope(role: Role, *, region: str | None, donor_id: str | None) -> None:
+    """A region admin has exactly a region, a donor exactly a donor id, the others neither."""
+    if role == "region_admin":
+        if not region or not REGION_PATTERN.match(region) or donor_id:
+            raise ScopeInvalid(N_("A region admin needs a region such as UA-63, and no donor."))
+    elif role == "donor":
+        if not donor_id or not is_donor_id(donor_id) or region:
+            raise ScopeInvalid(N_("A donor account needs a donor id (a-z, 0-9, '-'), and no region."))
+    elif region or donor_id:
+        raise ScopeInvalid(N_("Coordinators and admins carry no region or donor."))
+
+
+def locked_until(failures: Iterable[datetime], *, now: datetime) -> datetime | None:
+    """When the account unlocks, if five failures fell within 15 minutes and that lock still runs."""
+    recent = sorted(f for f in failures if f > now - LOCKOUT_WINDOW - LOCKOUT_DURATION)
+    for index in range(len(recent) - LOCKOUT_FAILURES + 1):
+        first, fifth = recent[index], recent[index + LOCKOUT_FAILURES - 1]
+        if fifth - first <= LOCKOUT_WINDOW and now < fifth + LOCKOUT_DURATION:
+            return fifth + LOCKOUT_DURATION
+    return None
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    """When a session started and was last used."""
+
+    started_at: datetime
+    last_seen_at: datetime
+
+
+def session_expired(times: SessionTimes, *, now: datetime, idle: timedelta, absolute: timedelta) -> bool:
+    """Idle for longer than ``idle`` or older than ``absolute``."""
+    return now - times.last_seen_at > idle or now - times.started_at > absolute
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after sign-in; anything else (other hosts, schemes, `//x`) goes home."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+SessionStage = Literal["full", "totp", "enrol"]
+
+
+def stage_after_password(*, role: str, totp_enabled: bool) -> SessionStage:
+    """After the password: the TOTP code next, an admin's enrolment first, or signed in."""
+    if totp_enabled:
+        return "totp"
+    return "enrol" if role == "admin" else "full"
+
+
+@dataclass(frozen=True)
+class NavigationItem:
+    """One link of the header's role navigation; ``label`` is a message id."""
+
+    path: str
+    label: str
+
+
+def navigation_for(role: str) -> tuple[NavigationItem, ...]:
+    """The pages a role reaches from the header (role pages of issue 15 join this list)."""
+    items = [NavigationItem("/", N_("Home")), NavigationItem("/inbox", N_("Inbox"))]
+    if role == "admin":
+        items += [
+            NavigationItem("/admin/accounts", N_("Accounts")),
+            NavigationItem("/admin/sign-ins", N_("Sign-ins")),
+        ]
+    items.append(NavigationItem("/account", N_("My account")))
+    return tuple(items)
