@@ -1,4 +1,4 @@
-"""`make screenshots`: the sign-in page and the inbox, Ukrainian and English, desktop and 360 px, as PNGs."""
+"""`make screenshots`: sign-in, inbox and each role's home, in both languages, desktop and 360 px, as PNGs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ from tests.support.infra import BrokerChoice, DatabaseChoice, start_broker, stop
 
 EMAIL, PASSWORD = "olena.koval@oblrada.example", "brisk-otter-4217"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+# The home page of each role besides the coordinator's inbox: (email, role, name, scope).
+ROLE_ACCOUNTS = (
+    ("oksana.region@oblrada.example", "region_admin", "Оксана Мельник", {"region": "UA-63"}),
+    ("kenji.desk@jica.example", "donor", "Kenji Sato", {"donor_id": "jica"}),
+)
 SIGN_IN_LABELS = {"uk": ("Електронна пошта", "Пароль", "Увійти"), "en": ("Email", "Password", "Sign in")}
 
 
@@ -24,6 +29,8 @@ async def _fill_inbox(console: Console) -> None:
     await console.publish(request_submitted(priority="critical"))
     await console.publish(request_waitlisted())
     await console.publish(allocation_event(AllocationProposed))
+    for email, role, name, scope in ROLE_ACCOUNTS:
+        await console.create_account(email, role=role, name=name, password=PASSWORD, **scope)
 
 
 async def _shoot(browser: Browser, console: Console, out: Path, locale: str, viewport: str) -> list[Path]:
@@ -41,7 +48,35 @@ async def _shoot(browser: Browser, console: Console, out: Path, locale: str, vie
     await expect(page.locator(".inbox-item")).to_have_count(3, timeout=60_000)
     await page.screenshot(path=written[1], full_page=True)
     await context.close()
+    for email, role, _name, _scope in ROLE_ACCOUNTS:
+        written.append(
+            await _shoot_home(
+                browser,
+                console,
+                out / f"home-{role}-{locale}-{viewport}.png",
+                email=email,
+                locale=locale,
+                viewport=viewport,
+            )
+        )
     return written
+
+
+async def _shoot_home(
+    browser: Browser, console: Console, path: Path, *, email: str, locale: str, viewport: str
+) -> Path:
+    context = await browser.new_context(base_url=console.url, viewport=VIEWPORTS[viewport])  # type: ignore[arg-type]
+    await context.add_cookies([{"name": "vidnova_locale", "value": locale, "url": console.url}])
+    page = await context.new_page()
+    await page.goto("/sign-in")
+    email_label, password_label, button = SIGN_IN_LABELS[locale]
+    await page.get_by_label(email_label).fill(email)
+    await page.get_by_label(password_label).fill(PASSWORD)
+    await page.get_by_role("button", name=button).click()
+    await expect(page).to_have_url(f"{console.url}/")
+    await page.screenshot(path=path, full_page=True)
+    await context.close()
+    return path
 
 
 async def main(out: Path) -> None:
