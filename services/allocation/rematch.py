@@ -10,24 +10,23 @@ cost of the free stock, not of the backlog, with the same proposals the whole ru
 
 A big backlog is matched in slices of ``REMATCH_SLICE_SIZE`` requests in order of service (``backlog``),
 the first here and the rest by the ``continuation`` job, when slicing cannot change the answer
-(``start_run``); while such a run is in progress, a new request waits for its end (``RematchRuns``).
+(``start_run``); where the run stands is committed with each slice, and while it is in progress a new
+request waits for its end (``backlog``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import cast
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.allocation import ledger, matching
+from services.allocation import backlog, ledger, matching
 from services.allocation.backlog import Continuation, Deferred, ServiceKey, next_unmet, service_key
 from services.allocation.domain import waitlist_reason
 from services.allocation.events import SOURCE, allocation_event, waitlisted
@@ -42,8 +41,6 @@ from shared.geography import distance_km, get_region
 from shared.outbox import emit
 
 MATCHING = system_actor("matching")
-_AFTER_COMMIT = "vidnova.allocation.after_commit"
-_LISTENING = "vidnova.allocation.after_commit_listening"
 
 
 @dataclass
@@ -77,8 +74,9 @@ async def rematch(
     now = now or utcnow()
     runs = policy.runs
     if only is not None:
-        if runs is not None and runs.in_progress(category):
-            runs.defer(category, Deferred(only, cause, matching_actor()))
+        if runs is not None and await backlog.in_progress(session, category):
+            await backlog.defer(session, category, Deferred(only, cause, matching_actor()))
+            backlog.after_commit(session, runs.ring)
             return MatchOutcome()
         return await match_demands(
             session, await unmet_demands(session, category, only), policy=policy, cause=cause, now=now
@@ -141,13 +139,28 @@ async def start_run(
     lots = await _free_lots(session, category)
     if not await _partitioned(session, category, lots, page=runs.size):
         demands = await unmet_demands(session, category, None)
+        await backlog.end_backlog(session, category)  # a run in progress: its deferred requests are left
         return await match_demands(session, demands, policy=policy, cause=cause, now=now, lots=lots)
-    run = Continuation(category, after=None, ranked=0, cause=cause, actor=matching_actor(), now=now)
+    late = await backlog.deferred_ids(session, category)  # deferred by a run this one replaces
+    run = Continuation(
+        category, after=None, ranked=0, cause=cause, actor=matching_actor(), now=now, deferred=late
+    )
     outcome, cursor = await match_slice(session, run, policy=policy, lots=lots)
-    if cursor is not None:
-        run.after, run.ranked = cursor
-        _after_commit(session, lambda: runs.resume(run))
+    await record_progress(session, run, cursor)
+    if not run.backlog_done or run.deferred:
+        backlog.after_commit(session, runs.ring)
     return outcome
+
+
+async def record_progress(
+    session: AsyncSession, run: Continuation, cursor: tuple[ServiceKey, int] | None
+) -> None:
+    """Write where the run stands after a slice, in the slice's own transaction (None: backlog done)."""
+    if cursor is None:
+        run.backlog_done = True
+    else:
+        run.after, run.ranked = cursor
+    await backlog.save_run(session, run)
 
 
 async def match_slice(
@@ -158,9 +171,8 @@ async def match_slice(
     if lots is None:
         lots = await _free_lots(session, run.category)
     size = policy.runs.size
-    late = [deferred.request_id for deferred in run.deferred]  # matched alone once the run ends
     page = await next_unmet(
-        session, run.category, after=run.after, limit=size, stale_only=not lots, excluding=late
+        session, run.category, after=run.after, limit=size, stale_only=not lots, excluding=run.deferred
     )
     demands = {demand.request_id: demand for demand in page}
     outcome = await match_demands(
@@ -192,25 +204,6 @@ def _ranked_after(proposal: matching.Proposal, ranked_before: int) -> matching.P
         return proposal
     reason = replace(proposal.reason, rank=proposal.reason.rank + ranked_before)
     return replace(proposal, reason=reason)
-
-
-def _after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
-    """Run ``action`` once this session's transaction commits; drop it if the transaction rolls back."""
-    sync = session.sync_session
-    if not sync.info.get(_LISTENING):
-        sa.event.listen(sync, "after_commit", _run_after_commit)
-        sa.event.listen(sync, "after_rollback", _drop_after_commit)
-        sync.info[_LISTENING] = True
-    sync.info.setdefault(_AFTER_COMMIT, []).append(action)
-
-
-def _run_after_commit(sync: Session) -> None:
-    for action in sync.info.pop(_AFTER_COMMIT, []):
-        action()
-
-
-def _drop_after_commit(sync: Session) -> None:
-    sync.info.pop(_AFTER_COMMIT, None)
 
 
 def matching_actor() -> str:

@@ -108,6 +108,7 @@ class Delivery(SQLModel, table=True):
         ),
         sa.Index("ix_deliveries_listing", "created_at", "id"),
         sa.Index("ix_deliveries_subject", "subject_id"),
+        sa.Index("ix_deliveries_finished_at", "finished_at"),  # retention prunes by it
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

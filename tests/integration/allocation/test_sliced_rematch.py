@@ -6,6 +6,10 @@ in both: re-matched in one transaction in the first, in slices in the second (th
 to its end). A request submitted while the sliced run is between two slices is matched after it,
 as its event would be after the one big transaction. Allocations, reasons included, demand counters
 and the events staged must be equal.
+
+The sliced run may also stop after a few slices as a process would (its database closed, a new
+``Policy`` with nothing in memory): the next process's ``finish_runs`` reads where the run stands from
+the database and still ends exactly where the one big transaction ends.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from hypothesis import strategies as st
 
 from services.allocation import demands, inventory
 from services.allocation.backlog import RematchRuns
-from services.allocation.continuation import continue_run, finish_runs
+from services.allocation.continuation import continue_run, finish_runs, unfinished
 from services.allocation.schemas import LotCreate
 from services.allocation.settings import Policy
 from shared.auth import Principal
@@ -169,6 +173,7 @@ def test_a_sliced_rematch_ends_where_one_big_transaction_ends(tmp_path: Path) ->
         big_change=changes,
         late=st.none() | requests,
         size=st.integers(1, 4),
+        stop_after=st.none() | st.integers(0, 3),
     )
     def check(
         stock: list[dict[str, Any]],
@@ -176,6 +181,7 @@ def test_a_sliced_rematch_ends_where_one_big_transaction_ends(tmp_path: Path) ->
         big_change: dict[str, Any],
         late: dict[str, Any] | None,
         size: int,
+        stop_after: int | None,
     ) -> None:
         here = Path(tempfile.mkdtemp(dir=tmp_path))  # a fresh directory: no WAL file of another example
         before, one_shot, sliced = (here / name for name in ("before.db", "one-shot.db", "sliced.db"))
@@ -203,17 +209,27 @@ def test_a_sliced_rematch_ends_where_one_big_transaction_ends(tmp_path: Path) ->
                 await db.dispose()
 
         async def in_slices(lot_ids: list[UUID]) -> tuple[Any, ...]:
-            db = Database(f"sqlite+aiosqlite:///{sliced}")
+            url = f"sqlite+aiosqlite:///{sliced}"
+            db = Database(url)
             policy = Policy(proposal_ttl=ONE_SHOT.proposal_ttl, runs=RematchRuns(size))
             try:
                 await change(db, big_change, lot_ids, policy)
-                assert policy.runs is not None
-                hypothesis.event("sliced" if policy.runs.categories() else "one slice or one transaction")
-                for category in policy.runs.categories():
-                    await continue_run(db, policy.runs, policy, category)  # one slice, then the request
+                categories = await unfinished(db)
+                hypothesis.event("sliced" if categories else "one slice or one transaction")
+                for category in categories:
+                    await continue_run(db, policy, category)  # one slice, then the request
                 if late_request is not None:
                     await submit(db, late_request, policy)
+                if stop_after is not None:  # the process stops between two slices and a new one starts
+                    for _ in range(stop_after):
+                        for category in await unfinished(db):
+                            await continue_run(db, policy, category)
+                    hypothesis.event("stopped mid-run" if await unfinished(db) else "stopped after the run")
+                    await db.dispose()
+                    db = Database(url)
+                    policy = Policy(proposal_ttl=ONE_SHOT.proposal_ttl, runs=RematchRuns(size))
                 await finish_runs(db, policy)
+                assert await unfinished(db) == []
                 return await state(db)
             finally:
                 await db.dispose()
@@ -231,3 +247,75 @@ def test_a_sliced_rematch_ends_where_one_big_transaction_ends(tmp_path: Path) ->
         assert actual == expected
 
     check()
+
+
+def test_a_sliced_rematch_stopped_between_slices_resumes_in_the_next_process(tmp_path: Path) -> None:
+    """The process stops with slices left and a late request deferred; the next one ends the run."""
+    stock = [{"power_kw": 250, "region": "UA-63", "eligible": None, "quantity": 1}]
+    priorities = ("critical", "high", "medium", "low")
+    backlog = [
+        {
+            "power_kw": 250,
+            "region": REGIONS[n % len(REGIONS)],
+            "priority": priorities[n % len(priorities)],
+            "quantity": 1 + n % 2,
+            "needed_in_days": 1 + n % 3,
+        }
+        for n in range(24)
+    ]
+    late = submitted({**backlog[0], "priority": "critical"}, len(backlog) + 1)
+    more_stock = {"kind": "more stock", "which": 0, "units": 20}
+    before, one_shot, sliced = (tmp_path / name for name in ("before.db", "one-shot.db", "sliced.db"))
+    upgrade("allocation", f"sqlite+aiosqlite:///{before}")
+
+    async def build() -> list[UUID]:
+        db = Database(f"sqlite+aiosqlite:///{before}")
+        try:
+            lot_ids = [await register(db, lot) for lot in stock]
+            for number, step in enumerate(backlog, start=1):
+                await submit(db, submitted(step, number), ONE_SHOT)
+            return lot_ids
+        finally:
+            await db.dispose()
+
+    async def in_one_transaction(lot_ids: list[UUID]) -> tuple[Any, ...]:
+        db = Database(f"sqlite+aiosqlite:///{one_shot}")
+        try:
+            await change(db, more_stock, lot_ids, ONE_SHOT)
+            await submit(db, late, ONE_SHOT)
+            return await state(db)
+        finally:
+            await db.dispose()
+
+    async def stopped_and_resumed(lot_ids: list[UUID]) -> tuple[Any, ...]:
+        url = f"sqlite+aiosqlite:///{sliced}"
+        first = Database(url)
+        try:
+            policy = Policy(proposal_ttl=ONE_SHOT.proposal_ttl, runs=RematchRuns(3))
+            await change(first, more_stock, lot_ids, policy)  # the first slice
+            await continue_run(first, policy, "generator")  # the second
+            await submit(first, late, policy)  # deferred until the run ends
+            assert await unfinished(first) == ["generator"]
+        finally:
+            await first.dispose()  # the process stops: nothing of the run is left in memory
+        second = Database(url)
+        try:
+            fresh = Policy(proposal_ttl=ONE_SHOT.proposal_ttl, runs=RematchRuns(3))
+            assert await finish_runs(second, fresh) > 1  # the slices left, then the late request
+            assert await unfinished(second) == []
+            return await state(second)
+        finally:
+            await second.dispose()
+
+    loop = asyncio.new_event_loop()
+    try:
+        lot_ids = loop.run_until_complete(build())
+        shutil.copy(before, one_shot)
+        shutil.copy(before, sliced)
+        expected = loop.run_until_complete(in_one_transaction(lot_ids))
+        actual = loop.run_until_complete(stopped_and_resumed(lot_ids))
+    finally:
+        loop.close()
+    assert actual == expected
+    allocations = actual[0]
+    assert sum(quantity for _, _, quantity, _, _ in allocations) == 21  # the lot's units, all proposed
