@@ -1,8 +1,9 @@
 """Old rows that no longer do anything are deleted in small batches by one job per service.
 
-Published outbox rows (the broker has the events), processed-event rows past the window in which a
-redelivery can still arrive (docs/contract-notes.md), and a service's own finished rows (deliveries,
-``ServiceDefinition.retained``). Each batch is its own short transaction; on PostgreSQL only the
+Published outbox rows (the broker has the events; their age counts from creation, which a replay does
+not move), processed-event rows past the window in which a redelivery can still arrive
+(docs/contract-notes.md; kept at least as long as outbox rows, ``RetentionSettings``), and a
+service's own finished rows (deliveries, ``ServiceDefinition.retained``). Each batch is its own short transaction; on PostgreSQL only the
 leading replica prunes (``Leadership``), elsewhere pruning twice would only delete nothing.
 """
 
@@ -80,7 +81,9 @@ def shared_prunables(settings: RetentionSettings) -> list[Prunable]:
             name="outbox",
             table=outbox,
             key=("id",),
-            age="published_at",
+            # By creation, which a replay (publishing the row again) does not move: every event a
+            # consumer handled was created before, so its processed-event row outlives its outbox row.
+            age="created_at",
             finished=outbox.c.published_at.is_not(None),
             keep=timedelta(days=settings.outbox_days),
         ),

@@ -152,6 +152,14 @@ class RetentionSettings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=100_000, validation_alias="RETENTION_BATCH_SIZE")
     interval_s: float = Field(3600.0, gt=0, validation_alias="RETENTION_INTERVAL_S")
 
+    @model_validator(mode="after")
+    def _dedupe_outlives_replay(self) -> RetentionSettings:
+        # An outbox row can be published again (a replay) as long as it is kept: the consumers'
+        # processed-event row of its event must be kept at least as long (docs/contract-notes.md).
+        if self.processed_events_days < self.outbox_days:
+            raise ValueError("RETENTION_PROCESSED_EVENTS_DAYS must be at least RETENTION_OUTBOX_DAYS")
+        return self
+
 
 class ServiceSettings(BaseSettings):
     """Everything one service process reads; subclasses name the service's own variables."""

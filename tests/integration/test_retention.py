@@ -75,21 +75,27 @@ async def keys(db: Database, query: str) -> set[str]:
         return {str(row[0]) for row in await connection.execute(sa.text(query))}
 
 
-async def test_published_outbox_rows_older_than_the_age_go_unpublished_never(db: Database) -> None:
+async def test_published_outbox_rows_created_before_the_age_go_unpublished_never(db: Database) -> None:
     async with db.session() as session, session.begin():
         session.add_all([outbox_row(f"old-{n}", created=OLD, published=OLD) for n in range(5)])
         session.add(outbox_row("old-unpublished", created=OLD, published=None))
         session.add(outbox_row("recent", created=RECENT, published=RECENT))
-        session.add(outbox_row("created-old-published-recently", created=OLD, published=RECENT))
+        # Published again by a replay yesterday: its age still counts from its creation (module doc).
+        session.add(outbox_row("created-old-replayed-recently", created=OLD, published=RECENT))
 
     deleted = await job(db).round(now=NOW)
 
     assert deleted is not None
-    assert deleted["outbox"] == 5
-    remaining = await keys(db, "SELECT key FROM outbox")
-    assert remaining == {"old-unpublished", "recent", "created-old-published-recently"}
-    assert (await job(db).round(now=NOW + timedelta(days=365)))["outbox"] == 2  # type: ignore[index]
+    assert deleted["outbox"] == 6
+    assert await keys(db, "SELECT key FROM outbox") == {"old-unpublished", "recent"}
+    assert (await job(db).round(now=NOW + timedelta(days=365)))["outbox"] == 1  # type: ignore[index]
     assert await keys(db, "SELECT key FROM outbox") == {"old-unpublished"}
+
+
+def test_processed_events_are_kept_at_least_as_long_as_the_outbox() -> None:
+    with pytest.raises(ValueError, match="RETENTION_PROCESSED_EVENTS_DAYS"):
+        RetentionSettings(outbox_days=10, processed_events_days=7)
+    assert RetentionSettings(outbox_days=7, processed_events_days=7).outbox_days == 7
 
 
 async def test_processed_events_older_than_the_age_go(db: Database) -> None:

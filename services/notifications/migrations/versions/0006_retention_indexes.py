@@ -1,4 +1,4 @@
-"""Indexes on the timestamps retention prunes by: outbox.published_at, processed_events.handled_at and
+"""Indexes on the timestamps retention prunes by: outbox.created_at, processed_events.handled_at and
 deliveries.finished_at.
 
 Revision ID: 0006

@@ -1,4 +1,4 @@
-"""Indexes on the timestamps retention prunes by: outbox.published_at, processed_events.handled_at.
+"""Indexes on the timestamps retention prunes by: outbox.created_at, processed_events.handled_at.
 
 Revision ID: 0005
 Revises: 0004
