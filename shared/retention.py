@@ -3,8 +3,9 @@
 Published outbox rows (the broker has the events; their age counts from creation, which a replay does
 not move), processed-event rows past the window in which a redelivery can still arrive
 (docs/contract-notes.md; kept at least as long as outbox rows, ``RetentionSettings``), and a
-service's own finished rows (deliveries, ``ServiceDefinition.retained``). Each batch is its own short transaction; on PostgreSQL only the
-leading replica prunes (``Leadership``), elsewhere pruning twice would only delete nothing.
+service's own finished rows (deliveries, ``ServiceDefinition.retained``). Each batch is its own short
+transaction; on PostgreSQL only the leading replica prunes (``Leadership``), elsewhere pruning twice
+would only delete nothing.
 """
 
 from __future__ import annotations
