@@ -14,7 +14,7 @@ from bench.machine import load_average, machine_facts
 from bench.report import Report, Section, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("raw", "system", "system-kafka", "matching", "soak")
+SECTIONS = ("raw", "system", "system-kafka", "matching", "soak", "big-lot")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +58,7 @@ def _guarded(name: str, title: str, run: Callable[[], Section]) -> Section:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections in order (raw first: the system is judged against it) and write the report."""
     args = parse_args(argv)
+    from bench.big_lot import run_big_lot
     from bench.matching import run_matching
     from bench.raw import RawLimits, run_raw
     from bench.soak import run_soak
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                     "4. The long run",
                     lambda: run_soak(work_dir, quick=args.quick, raw=raw, requests=args.soak_requests),
                 )
+            )
+        if "big-lot" in args.sections:
+            sections.append(
+                _guarded("big-lot", "5. A big lot", lambda: run_big_lot(work_dir, quick=args.quick))
             )
     machine["load_average_at_end"] = load_average()
     report = Report(

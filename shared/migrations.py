@@ -131,3 +131,15 @@ def rename_processed_events_to_inbox() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute("ALTER TABLE processed_events RENAME CONSTRAINT processed_events_pkey TO inbox_pkey")
     op.rename_table("processed_events", "inbox")
+
+
+def create_retention_indexes() -> None:
+    """Index the timestamps retention prunes the outbox and processed events by (``shared.retention``)."""
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"])
+    op.create_index("ix_processed_events_handled_at", "processed_events", ["handled_at"])
+
+
+def drop_retention_indexes() -> None:
+    """Undo ``create_retention_indexes``."""
+    op.drop_index("ix_processed_events_handled_at", table_name="processed_events")
+    op.drop_index("ix_outbox_created_at", table_name="outbox")

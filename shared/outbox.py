@@ -39,6 +39,7 @@ class OutboxRecord(SQLModel, table=True):
             postgresql_where=sa.text("published_at IS NULL"),
             sqlite_where=sa.text("published_at IS NULL"),
         ),
+        sa.Index("ix_outbox_created_at", "created_at"),  # retention prunes by it
     )
 
     id: int | None = Field(

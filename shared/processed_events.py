@@ -32,6 +32,7 @@ class ProcessedEvent(SQLModel, table=True):
     """An event this consumer has handled; its key makes redelivery a no-op."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (sa.Index("ix_processed_events_handled_at", "handled_at"),)  # retention prunes by it
 
     consumer: str = Field(primary_key=True, max_length=120)
     event_id: UUID = Field(primary_key=True)

@@ -35,7 +35,9 @@ from shared.observability import (
 from shared.outbox import OutboxRelay
 from shared.problems import BodySizeLimit, install_problem_handlers
 from shared.ratelimit import WriteLimiter
-from shared.settings import AuthSettings, ServiceSettings
+from shared.retention import Prunable, RetentionJob, shared_prunables
+from shared.settings import AuthSettings, RetentionSettings, ServiceSettings
+from shared.stopping import wait_or_stop
 from shared.tracing import (
     SpanKind,
     configure_tracing,
@@ -62,6 +64,8 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     jobs: Sequence[BackgroundJob] = field(default_factory=tuple)
     on_start: Sequence[StartupHook] = field(default_factory=tuple)
+    # The service's own finished rows to prune, beside every service's outbox and processed events.
+    retained: Sequence[Callable[[RetentionSettings], Prunable]] = field(default_factory=tuple)
 
 
 class Runtime:
@@ -98,6 +102,19 @@ class Runtime:
             self._spawn(consumer.run(), f"consumer-{consumer.group}")
         for job in self.definition.jobs:
             self._spawn(job(self), getattr(job, "__name__", "job"))
+        self._spawn(self._prune_old_rows(), "retention")
+
+    async def _prune_old_rows(self) -> None:
+        """The retention job: a round now, then one every ``RETENTION_INTERVAL_S``."""
+        settings = self.settings.retention
+        prunables = [*shared_prunables(settings), *(make(settings) for make in self.definition.retained)]
+        job = RetentionJob(self.db, prunables, settings)
+        while not self.stopping.is_set():
+            try:
+                await job.round()
+            except (sa.exc.SQLAlchemyError, OSError) as exc:
+                log.warning("pruning old rows failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            await wait_or_stop(self.stopping, settings.interval_s)
 
     def _spawn(self, coroutine: Awaitable[None], name: str) -> None:
         task = asyncio.ensure_future(coroutine)

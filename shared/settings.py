@@ -141,6 +141,26 @@ def load_or_create_dev_secret(state_dir: Path, *, name: str = "auth-secret") -> 
     return value
 
 
+class RetentionSettings(BaseSettings):
+    """How long finished rows are kept, and how the pruning job paces itself."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    outbox_days: float = Field(7.0, gt=0, validation_alias="RETENTION_OUTBOX_DAYS")
+    processed_events_days: float = Field(7.0, gt=0, validation_alias="RETENTION_PROCESSED_EVENTS_DAYS")
+    deliveries_days: float = Field(30.0, gt=0, validation_alias="RETENTION_DELIVERIES_DAYS")
+    batch_size: int = Field(1000, ge=1, le=100_000, validation_alias="RETENTION_BATCH_SIZE")
+    interval_s: float = Field(3600.0, gt=0, validation_alias="RETENTION_INTERVAL_S")
+
+    @model_validator(mode="after")
+    def _dedupe_outlives_replay(self) -> RetentionSettings:
+        # An outbox row can be published again (a replay) as long as it is kept: the consumers'
+        # processed-event row of its event must be kept at least as long (docs/contract-notes.md).
+        if self.processed_events_days < self.outbox_days:
+            raise ValueError("RETENTION_PROCESSED_EVENTS_DAYS must be at least RETENTION_OUTBOX_DAYS")
+        return self
+
+
 class ServiceSettings(BaseSettings):
     """Everything one service process reads; subclasses name the service's own variables."""
 
@@ -161,6 +181,7 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     def consumer_instance_id(self) -> str | None:
         """The group instance id of this process's consumers, None without static membership.

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
 from services.allocation.api import allocations, donors, lots
+from services.allocation.continuation import continuation_job
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
 from services.allocation.ledger import StockConflict
@@ -32,7 +33,7 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             admin,
         ],
         subscriptions=[consumers.subscription(policy)],
-        jobs=[expiry_job(policy, settings.expiry)],
+        jobs=[expiry_job(policy, settings.expiry), continuation_job(policy)],
     )
     app = create_service_app(definition, settings)
     app.state.allocation_policy = policy

@@ -197,3 +197,40 @@ class Programme(SQLModel, table=True):
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RematchRun(SQLModel, table=True):
+    """A category's sliced re-match in progress, written in the transaction of each of its slices.
+
+    ``after_*``: the last demand matched, as its place in the order of service (``backlog.service_key``);
+    ``ranked``: unmet demands in the slices already matched. ``cause`` is the envelope of the event
+    that started the run (its proposals are caused by it), ``started_at`` the run's ``now``.
+    """
+
+    __tablename__ = "rematch_runs"
+
+    category: str = Field(primary_key=True, max_length=40)
+    after_rank: int | None = None
+    after_front_line: int | None = None
+    after_needed_by: date | None = None
+    after_submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    after_request_id: UUID | None = None
+    ranked: int = 0
+    backlog_done: bool = False  # every slice matched; the deferred requests are left
+    cause: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actor: str = Field(max_length=200)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RematchDeferred(SQLModel, table=True):
+    """A new request's own matching, put off until its category's re-match in progress ends (in order)."""
+
+    __tablename__ = "rematch_deferred"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    )
+    category: str = Field(max_length=40, index=True)
+    request_id: UUID
+    cause: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actor: str = Field(max_length=200)

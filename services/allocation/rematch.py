@@ -7,12 +7,17 @@ Invariant: after every run, no unmet demand of a category fits any of its free s
 answer is maximal). So new stock, or stock coming back, must be matched against the whole backlog,
 but a *new demand* can only take stock nobody else could use: it is matched alone (``only``), at the
 cost of the free stock, not of the backlog, with the same proposals the whole run would make.
+
+A big backlog is matched in slices of ``REMATCH_SLICE_SIZE`` requests in order of service (``backlog``),
+the first here and the rest by the ``continuation`` job, when slicing cannot change the answer
+(``start_run``); where the run stands is committed with each slice, and while it is in progress a new
+request waits for its end (``backlog``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -21,7 +26,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.allocation import ledger, matching
+from services.allocation import backlog, ledger, matching
+from services.allocation.backlog import Continuation, Deferred, ServiceKey, next_unmet, service_key
 from services.allocation.domain import waitlist_reason
 from services.allocation.donors import donors_by_id
 from services.allocation.events import SOURCE, allocation_event, waitlisted
@@ -63,13 +69,49 @@ async def rematch(
     """Propose the category's free stock for its unmet demand; the caller holds the category's lock.
 
     ``only``: the request whose demand is new; the rest of the backlog cannot change (module doc).
+    With ``policy.runs`` a big backlog is matched in slices: this transaction matches the first, the
+    ``continuation`` job the rest, each in its own transaction (``start_run``).
     """
     now = now or utcnow()
-    demands = await _unmet_demands(session, category, only)
+    runs = policy.runs
+    if only is not None:
+        if runs is not None and await backlog.in_progress(session, category):
+            await backlog.defer(session, category, Deferred(only, cause, matching_actor()))
+            backlog.after_commit(session, runs.ring)
+            return MatchOutcome()
+        return await match_demands(
+            session, await unmet_demands(session, category, only), policy=policy, cause=cause, now=now
+        )
+    if runs is None:
+        return await match_demands(
+            session, await unmet_demands(session, category, None), policy=policy, cause=cause, now=now
+        )
+    return await start_run(session, category=category, policy=policy, cause=cause, now=now)
+
+
+async def match_demands(
+    session: AsyncSession,
+    demands: dict[UUID, Demand],
+    *,
+    policy: Policy,
+    cause: CloudEvent | None,
+    now: datetime,
+    ranked_before: int = 0,
+    lots: dict[UUID, Lot] | None = None,
+) -> MatchOutcome:
+    """Match these demands of one category against its free stock, record proposals and waitlist reports.
+
+    ``ranked_before``: unmet demands ahead of these in the order of service (earlier slices of a run).
+    """
     if not demands:
         return MatchOutcome()
-    lots = await _free_lots(session, category)
-    proposals = _propose(demands, lots, await _rejected_lots(session, category, only)) if lots else []
+    category = next(iter(demands.values())).category
+    if lots is None:
+        lots = await _free_lots(session, category)
+    proposals = []
+    if lots:
+        rejected = await _rejected_lots(session, category, list(demands))
+        proposals = [_ranked_after(p, ranked_before) for p in _propose(demands, lots, rejected)]
     outcome = MatchOutcome()
     taken: Counter[UUID] = Counter()
     if proposals:
@@ -86,13 +128,96 @@ async def rematch(
     return outcome
 
 
+async def start_run(
+    session: AsyncSession, *, category: str, policy: Policy, cause: CloudEvent | None, now: datetime
+) -> MatchOutcome:
+    """Match the backlog's first slice here; leave the rest to ``continuation`` if slicing is exact.
+
+    Slices equal one big run when no unmet demand fits two lots with free stock (``_partitioned``):
+    then no demand has a choice of lot or can be moved by the exchange search, so each one's
+    proposals depend only on the demands ahead of it and the stock they left. Otherwise the whole
+    backlog is matched here, in this one transaction, as before.
+    """
+    runs = policy.runs
+    assert runs is not None
+    lots = await _free_lots(session, category)
+    if not await _partitioned(session, category, lots, page=runs.size):
+        demands = await unmet_demands(session, category, None)
+        await backlog.end_backlog(session, category)  # a run in progress: its deferred requests are left
+        return await match_demands(session, demands, policy=policy, cause=cause, now=now, lots=lots)
+    late = await backlog.deferred_ids(session, category)  # deferred by a run this one replaces
+    run = Continuation(
+        category, after=None, ranked=0, cause=cause, actor=matching_actor(), now=now, deferred=late
+    )
+    outcome, cursor = await match_slice(session, run, policy=policy, lots=lots)
+    await record_progress(session, run, cursor)
+    if not run.backlog_done or run.deferred:
+        backlog.after_commit(session, runs.ring)
+    return outcome
+
+
+async def record_progress(
+    session: AsyncSession, run: Continuation, cursor: tuple[ServiceKey, int] | None
+) -> None:
+    """Write where the run stands after a slice, in the slice's own transaction (None: backlog done)."""
+    if cursor is None:
+        run.backlog_done = True
+    else:
+        run.after, run.ranked = cursor
+    await backlog.save_run(session, run)
+
+
+async def match_slice(
+    session: AsyncSession, run: Continuation, *, policy: Policy, lots: dict[UUID, Lot] | None = None
+) -> tuple[MatchOutcome, tuple[ServiceKey, int] | None]:
+    """Match the run's next slice; where the run stands after it (None: no demand is left)."""
+    assert policy.runs is not None
+    if lots is None:
+        lots = await _free_lots(session, run.category)
+    size = policy.runs.size
+    page = await next_unmet(
+        session, run.category, after=run.after, limit=size, stale_only=not lots, excluding=run.deferred
+    )
+    demands = {demand.request_id: demand for demand in page}
+    outcome = await match_demands(
+        session, demands, policy=policy, cause=run.cause, now=run.now, ranked_before=run.ranked, lots=lots
+    )
+    if len(page) < size:
+        return outcome, None
+    return outcome, (service_key(page[-1]), run.ranked + len(page))
+
+
+async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lot], *, page: int) -> bool:
+    """Whether every unmet demand of the category fits at most one of these lots."""
+    if len(lots) <= 1:
+        return True
+    supplies = [_engine_supply(lot) for lot in lots.values()]
+    after: ServiceKey | None = None
+    while batch := await next_unmet(session, category, after=after, limit=page):
+        rejected = await _rejected_lots(session, category, [d.request_id for d in batch])
+        for demand in batch:
+            wanted = _engine_demand(demand, rejected.get(demand.request_id, frozenset()))
+            if sum(matching.is_compatible(wanted, supply) for supply in supplies) > 1:
+                return False
+        after = service_key(batch[-1])
+    return True
+
+
+def _ranked_after(proposal: matching.Proposal, ranked_before: int) -> matching.Proposal:
+    if not ranked_before:
+        return proposal
+    reason = replace(proposal.reason, rank=proposal.reason.rank + ranked_before)
+    return replace(proposal, reason=reason)
+
+
 def matching_actor() -> str:
     """A person's request that triggered matching is theirs; anywhere else matching is its own job."""
     actor = current_actor()
     return actor if actor and not is_system_actor(actor) else MATCHING
 
 
-async def _unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
+async def unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
+    """The category's unmet demands (or only one request's), by request id."""
     query = select(Demand).where(
         col(Demand.category) == category, col(Demand.open), ledger.demand_committed() < col(Demand.quantity)
     )
@@ -116,7 +241,7 @@ async def _free_lots(session: AsyncSession, category: str) -> dict[UUID, Lot]:
 
 
 async def _rejected_lots(
-    session: AsyncSession, category: str, only: UUID | None
+    session: AsyncSession, category: str, among: list[UUID]
 ) -> dict[UUID, frozenset[UUID]]:
     """Per open request of the category, the lots a coordinator rejected for it (never proposed again)."""
     query = (
@@ -124,12 +249,14 @@ async def _rejected_lots(
         .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
         .where(col(Demand.category) == category, col(Demand.open), col(Allocation.status) == "rejected")
     )
-    if only is not None:
-        query = query.where(col(Allocation.request_id) == only)
+    if len(among) == 1:
+        query = query.where(col(Allocation.request_id) == among[0])
     rows = await (await flushed_connection(session)).execute(query)
+    wanted = set(among)
     excluded: dict[UUID, set[UUID]] = {}
     for request_id, lot_id in rows.all():
-        excluded.setdefault(request_id, set()).add(lot_id)
+        if request_id in wanted:
+            excluded.setdefault(request_id, set()).add(lot_id)
     return {request_id: frozenset(lots) for request_id, lots in excluded.items()}
 
 

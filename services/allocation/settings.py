@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.allocation.backlog import RematchRuns
 from shared.settings import DEFAULT_PORTS, ServiceName, ServiceSettings, sqlite_url
 
 
@@ -29,15 +30,21 @@ class AllocationSettings(ServiceSettings):
         72 * 3600, gt=0, validation_alias=AliasChoices("PROPOSAL_TTL_S", "PROPOSAL_TTL")
     )
     expiry: ExpirySettings = Field(default_factory=ExpirySettings)
+    # Most unmet requests one re-match transaction takes; 0: the whole backlog in one transaction.
+    rematch_slice_size: int = Field(2000, ge=0, validation_alias="REMATCH_SLICE_SIZE")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """What use cases need from configuration: how long a proposal waits for a coordinator."""
+    """What use cases need from configuration: a proposal's wait, and where sliced re-matches stand."""
 
     proposal_ttl: timedelta
+    runs: RematchRuns | None = field(default=None, compare=False)  # None: re-match in one transaction
 
     @classmethod
     def from_settings(cls, settings: AllocationSettings) -> Policy:
         """The policy the service's settings describe."""
-        return cls(proposal_ttl=timedelta(seconds=settings.proposal_ttl_s))
+        size = settings.rematch_slice_size
+        return cls(
+            proposal_ttl=timedelta(seconds=settings.proposal_ttl_s), runs=RematchRuns(size) if size else None
+        )

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.notifications import api, consumers
 from services.notifications.delivery import delivery_job
-from services.notifications.models import INBOX_WRITTEN
+from services.notifications.models import INBOX_WRITTEN, finished_deliveries
 from services.notifications.settings import NotificationsSettings
 from services.notifications.stream import InboxBell, StreamSlots
 from shared.admin import admin
@@ -31,6 +31,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         subscriptions=[consumers.subscription()],
         jobs=(delivery_job(settings),),
         on_start=(ring_inbox_bell,),
+        retained=(finished_deliveries,),
     )
     app = create_service_app(definition, settings)
     app.state.notifications_settings = settings

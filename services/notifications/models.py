@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from shared.db import UTCDateTime, utcnow
+from shared.retention import Prunable
+from shared.settings import RetentionSettings
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -106,6 +108,7 @@ class Delivery(SQLModel, table=True):
         ),
         sa.Index("ix_deliveries_listing", "created_at", "id"),
         sa.Index("ix_deliveries_subject", "subject_id"),
+        sa.Index("ix_deliveries_finished_at", "finished_at"),  # retention prunes by it
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -162,3 +165,24 @@ class StreamTicket(SQLModel, table=True):
     token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+DELIVERIES_TABLE: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+DELIVERY_ATTEMPTS_TABLE: sa.Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+FINISHED_DELIVERY_STATUSES = ("delivered", "failed", "cancelled")
+
+
+def finished_deliveries(settings: RetentionSettings) -> Prunable:
+    """Deliveries that ended (never a pending one) ``RETENTION_DELIVERIES_DAYS`` ago, with their attempts."""
+    return Prunable(
+        name="deliveries",
+        table=DELIVERIES_TABLE,
+        key=("id",),
+        age="finished_at",
+        finished=sa.and_(
+            DELIVERIES_TABLE.c.status.in_(FINISHED_DELIVERY_STATUSES),
+            DELIVERIES_TABLE.c.finished_at.is_not(None),
+        ),
+        keep=timedelta(days=settings.deliveries_days),
+        dependents=((DELIVERY_ATTEMPTS_TABLE, "delivery_id"),),
+    )

@@ -1,7 +1,7 @@
 """The donor registry: donors and their programmes; a lot may name a programme and a unit value.
 
-Revision ID: 0006
-Revises: 0004 (0005 comes from another branch; the chain is set when both are merged)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from shared.db import UTCDateTime
 
-revision: str = "0006"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
