@@ -2,21 +2,38 @@
 
 Pure domain logic: plain frozen dataclasses in, proposals out; no I/O, no clock, no database.
 
-Algorithm. Demands are served one at a time in the order of service (priority, front-line,
-needed_by, submission), each category on its own market (`exchange`): nearest compatible free
-stock first (`stock`), then exchanges along augmenting paths that move earlier demands to other
-lots that also fit them (`fit`). Demand units form a transversal matroid, so this greedy with
-exchanges is exact: no allocation serves more priority-weighted units, for any weights that
-decrease with priority, and within a priority earlier-ranked demands come first.
+Algorithm. Demands are ranked in the order of service (priority, front-line, needed_by,
+submission), each category is its own market. Demands whose compatible lots are the same form a
+class, interchangeable lots a lot type (`fit`). How many units each demand gets is what a greedy
+with exchanges in the order of service gives it — demand units form a transversal matroid, so
+that is exact: no allocation serves more priority-weighted units, for any weights that decrease
+with priority, and within a priority earlier-ranked demands come first — but it is found by one
+min-cost flow over classes and lot types (`exchange`). Each demand then takes its units, in the
+order of service, from the nearest shelves of the lot types the flow gave its class (`stock`).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from operator import attrgetter
 
-from services.allocation.matching.exchange import CategoryMarket
+import numpy as np
+
+from services.allocation.matching.exchange import Market, solve
+from services.allocation.matching.fit import demand_classes, lot_types_of
+from services.allocation.matching.market import CategoryBook
 from services.allocation.matching.stock import Distances
-from services.allocation.matching.values import Demand, Proposal, Supply, service_order
+from services.allocation.matching.values import (
+    PRIORITY_RANK,
+    Demand,
+    Proposal,
+    Supply,
+    service_order,
+)
+
+_ORDER_FIELDS = attrgetter("priority", "front_line", "needed_by", "submitted_at")
 
 
 def propose_allocations(
@@ -26,16 +43,70 @@ def propose_allocations(
     distance_km: Callable[[str, str], float],
 ) -> list[Proposal]:
     """Propose free stock for unmet demand, maximising priority-weighted units served."""
-    ranked = sorted((d for d in demands if d.unmet > 0), key=service_order)
+    # Some 200k small objects and no cycles: the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _propose(demands, supplies, distance_km)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _propose(
+    demands: Sequence[Demand], supplies: Sequence[Supply], distance_km: Callable[[str, str], float]
+) -> list[Proposal]:
+    ranked = in_order_of_service([d for d in demands if d.unmet > 0])
     distances = Distances(distance_km)
-    by_rank: list[list[Proposal]] = [[] for _ in ranked]
+    books: list[CategoryBook] = []
+    markets: list[Market] = []
     for wanted, ranks, offered in _by_category(ranked, supplies).values():
-        market = CategoryMarket(wanted, offered, distances)
-        market.serve_all()
-        for d, rank in enumerate(ranks):
-            if market.holdings.by_demand[d]:
-                by_rank[rank] = market.proposals(d, rank + 1)
-    return [proposal for proposals in by_rank for proposal in proposals]
+        if not offered:
+            continue
+        lot_type_of, lot_types = lot_types_of(offered, wanted)
+        class_of, fits = demand_classes(wanted, lot_types)
+        book = CategoryBook(wanted, ranks, offered, lot_type_of, class_of, fits, distances)
+        books.append(book)
+        markets.append(
+            Market(
+                class_of=np.asarray(class_of, dtype=np.intp),
+                unmet=np.array([d.unmet for d in wanted], dtype=np.int64),
+                fits=fits,
+                km=book.km,
+                free_of_type=book.free_of_type,
+            )
+        )
+    by_rank: list[list[Proposal] | None] = [None] * len(ranked)
+    for book, allocation in zip(books, solve(markets), strict=True):
+        book.propose(allocation.served.tolist(), allocation.budget, by_rank)
+    return [proposal for proposals in by_rank if proposals for proposal in proposals]
+
+
+def in_order_of_service(demands: list[Demand]) -> list[Demand]:
+    """The demands sorted by `service_order`, with numpy on encoded keys (Python's sort on ties)."""
+    if not demands:
+        return []
+    columns = list(zip(*map(_ORDER_FIELDS, demands), strict=True))
+    priority, front_line, needed_by, submitted_at = columns
+    keys = np.array(
+        [
+            [PRIORITY_RANK[p] for p in priority],
+            [not front for front in front_line],
+            list(map(date.toordinal, needed_by)),
+            [_instant(at) for at in submitted_at],
+        ],
+        dtype=np.float64,
+    )
+    order = np.lexsort(keys[::-1])
+    ordered = keys[:, order]
+    if bool((ordered[:, 1:] == ordered[:, :-1]).all(axis=0).any()):
+        return sorted(demands, key=service_order)  # equal keys: the request id decides
+    return [demands[i] for i in order.tolist()]
+
+
+def _instant(at: datetime) -> float:
+    """Seconds since the epoch, microseconds exact; a naive datetime read as UTC."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _by_category(
