@@ -22,7 +22,7 @@ from operator import attrgetter
 import numpy as np
 
 from services.allocation.matching.exchange import Market, solve
-from services.allocation.matching.fit import demand_classes, lot_types_of
+from services.allocation.matching.fit import demand_classes, lot_types_of, spec_keys
 from services.allocation.matching.market import CategoryBook
 from services.allocation.matching.stock import Distances
 from services.allocation.matching.values import (
@@ -57,28 +57,33 @@ def _propose(
     demands: Sequence[Demand], supplies: Sequence[Supply], distance_km: Callable[[str, str], float]
 ) -> list[Proposal]:
     ranked = in_order_of_service([d for d in demands if d.unmet > 0])
+    if not ranked:
+        return []
     distances = Distances(distance_km)
+    # One pass over the demands for what classes are made of; then each category takes its share.
+    keys = list(
+        zip(
+            spec_keys([d.specs for d in ranked]),
+            [d.region for d in ranked],
+            [d.excluded_lot_ids for d in ranked],
+            strict=True,
+        )
+    )
+    unmet = np.array([d.unmet for d in ranked], dtype=np.int64)
     books: list[CategoryBook] = []
     markets: list[Market] = []
-    for wanted, ranks, offered in _by_category(ranked, supplies).values():
-        if not offered:
-            continue
+    for ranks, offered in _by_category(ranked, supplies):
+        wanted = [ranked[r] for r in ranks]
         lot_type_of, lot_types = lot_types_of(offered, wanted)
-        class_of, fits = demand_classes(wanted, lot_types)
+        class_of, fits = demand_classes(wanted, lot_types, [keys[r] for r in ranks])
         book = CategoryBook(wanted, ranks, offered, lot_type_of, class_of, fits, distances)
         books.append(book)
         markets.append(
-            Market(
-                class_of=np.asarray(class_of, dtype=np.intp),
-                unmet=np.array([d.unmet for d in wanted], dtype=np.int64),
-                fits=fits,
-                km=book.km,
-                free_of_type=book.free_of_type,
-            )
+            Market(np.asarray(class_of, dtype=np.intp), unmet[ranks], fits, book.km, book.free_of_type)
         )
     by_rank: list[list[Proposal] | None] = [None] * len(ranked)
     for book, allocation in zip(books, solve(markets), strict=True):
-        book.propose(allocation.served.tolist(), allocation.budget, by_rank)
+        book.propose(allocation.served, allocation.budget, by_rank)
     return [proposal for proposals in by_rank if proposals for proposal in proposals]
 
 
@@ -111,16 +116,21 @@ def _instant(at: datetime) -> float:
 
 def _by_category(
     ranked: Sequence[Demand], supplies: Sequence[Supply]
-) -> dict[str, tuple[list[Demand], list[int], list[Supply]]]:
-    """Per category: its demands in order of service, their ranks (from 0), its lots with stock by id."""
-    groups: dict[str, tuple[list[Demand], list[int], list[Supply]]] = {}
-    for rank, demand in enumerate(ranked):
-        group = groups.get(demand.category)
-        if group is None:
-            group = groups[demand.category] = ([], [], [])
-        group[0].append(demand)
-        group[1].append(rank)
+) -> list[tuple[list[int], list[Supply]]]:
+    """Per category with stock: its demands' ranks (from 0, in order), its lots with stock by id."""
+    index: dict[str, int] = {}
+    codes = np.array([index.setdefault(d.category, len(index)) for d in ranked], dtype=np.intp)
+    by_code = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(index)))
+    offered: list[list[Supply]] = [[] for _ in index]
     for supply in sorted(supplies, key=lambda s: s.lot_id.int):
-        if supply.free > 0 and supply.category in groups:
-            groups[supply.category][2].append(supply)
-    return groups
+        code = index.get(supply.category)
+        if code is not None and supply.free > 0:
+            offered[code].append(supply)
+    return [
+        (by_code[end - count : end].tolist(), offered[code])
+        for code, (end, count) in enumerate(
+            zip(bounds.tolist(), np.diff(bounds, prepend=0).tolist(), strict=True)
+        )
+        if offered[code]
+    ]

@@ -50,7 +50,7 @@ def is_compatible(demand: Demand, supply: Supply) -> bool:
 
 
 def demand_classes(
-    demands: Sequence[Demand], lot_types: Sequence[LotType]
+    demands: Sequence[Demand], lot_types: Sequence[LotType], keys: Sequence[Hashable] | None = None
 ) -> tuple[list[int], NDArray[np.bool_]]:
     """Class of each demand and the class x lot type fits.
 
@@ -58,17 +58,17 @@ def demand_classes(
     stock is a class's too); classes are numbered in order of their first demand.
     """
     index: dict[Hashable, int] = {}
-    keys = zip(
-        _spec_keys([d.specs for d in demands]),
-        [d.region for d in demands],
-        [d.excluded_lot_ids for d in demands],
-        strict=True,
-    )
+    if keys is None:  # equal keys: equal specs, region and rejected lots
+        keys = list(
+            zip(
+                spec_keys([d.specs for d in demands]),
+                [d.region for d in demands],
+                [d.excluded_lot_ids for d in demands],
+                strict=True,
+            )
+        )
     type_of = [index.setdefault(key, len(index)) for key in keys]
-    types = [
-        _DemandType(specs, region, excluded)
-        for specs, region, excluded in _firsts(demands, type_of, len(index))
-    ]
+    types = [_DemandType(specs, region, excluded) for specs, region, excluded in _firsts(demands, type_of)]
     fits = _fit_matrix(types, lot_types)
     classes: dict[tuple[bytes, str], int] = {}
     class_of_type = [
@@ -80,7 +80,7 @@ def demand_classes(
 
 
 def _firsts(
-    demands: Sequence[Demand], type_of: list[int], types: int
+    demands: Sequence[Demand], type_of: list[int]
 ) -> list[tuple[Mapping[str, object], str, frozenset[UUID]]]:
     """Specs, region and rejected lots of each type's first demand."""
     first: list[int] = np.unique(np.asarray(type_of, dtype=np.intp), return_index=True)[1].tolist()
@@ -93,8 +93,8 @@ def lot_types_of(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple
     index: dict[tuple[object, ...], int] = {}
     types: list[LotType] = []
     type_of = []
-    spec_keys = _spec_keys([s.specs for s in supplies])
-    for supply, spec_key in zip(supplies, spec_keys, strict=True):
+    lot_keys = spec_keys([s.specs for s in supplies])
+    for supply, spec_key in zip(supplies, lot_keys, strict=True):
         only_lot = supply.lot_id if rejected and supply.lot_id in rejected else None
         key = (spec_key, supply.eligible_regions, only_lot)
         if key not in index:
@@ -117,7 +117,7 @@ def _acceptable(want: object) -> frozenset[str]:
     raise TypeError(f"request spec value {want!r} is neither a number nor acceptable values")
 
 
-def _spec_keys(specs: list[Mapping[str, object]]) -> list[Hashable]:
+def spec_keys(specs: list[Mapping[str, object]]) -> list[Hashable]:
     """`_spec_key` of each; marshal's format 2 (no back-references) when it can, a third of `repr`'s cost."""
     try:
         return list(map(marshal.dumps, cast(list[Any], specs), itertools.repeat(2)))

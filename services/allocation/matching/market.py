@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.typing import NDArray
 
-from services.allocation.matching.stock import ClassWalk, Distances, Shelves, take_units
+from services.allocation.matching.stock import ClassWalk, Distances, Shelves, take_front, take_units
 from services.allocation.matching.values import Basis, Demand, Proposal, Supply, proposal
 
 
@@ -46,61 +44,76 @@ class CategoryBook:
         """Per class x lot type, why the class takes that stock: 0 nearest, 1 moved, 2 exchanged.
 
         A class the flow gives a lot type farther than its nearest compatible one was moved: that
-        nearer stock serves requests no other stock fits. Stock so kept, taken by a class that was
-        not moved itself, was exchanged for it.
+        nearer stock serves other requests. A class not moved, taking a lot type that is the nearest
+        of a moved class ranked before it, got that stock by exchange.
         """
-        km = np.where(self.fits, self.km, np.iinfo(np.int64).max)
-        nearest = km.min(axis=1, initial=np.iinfo(np.int64).max)[:, None]
-        moved = (budget > 0) & (km > nearest)
-        kept = ((km == nearest) & self.fits & moved.any(axis=1)[:, None]).any(axis=0)
-        exchanged = (budget > 0) & ~moved.any(axis=1)[:, None] & kept[None, :]
+        top = np.iinfo(np.int64).max
+        km = np.where(self.fits, self.km, top)
+        nearest = km.min(axis=1, initial=top)[:, None]
+        given = budget > 0
+        moved = given & (km > nearest)
+        was_moved = moved.any(axis=1)
+        first_rank = np.full(len(was_moved), top, dtype=np.int64)
+        np.minimum.at(first_rank, np.asarray(self.class_of, dtype=np.intp), np.asarray(self.ranks))
+        # Per lot type: the first rank of a class moved off it (top if none was).
+        moved_off = (km == nearest) & self.fits & was_moved[:, None]
+        kept_since = np.where(moved_off, first_rank[:, None], top).min(axis=0, initial=top)
+        exchanged = given & ~was_moved[:, None] & (kept_since[None, :] < first_rank[:, None])
         return np.where(moved, 1, np.where(exchanged, 2, 0)).astype(np.int8)
 
     def propose(
-        self, served: Sequence[int], budget: NDArray[np.int64], by_rank: list[list[Proposal] | None]
+        self, served: NDArray[np.int64], budget: NDArray[np.int64], by_rank: list[list[Proposal] | None]
     ) -> None:
         """Each served demand's units, in order of service, from the shelves its class was given."""
         walks: dict[int, ClassWalk] = {}
-        stock, km, supplies, origin = self.stock, self.distances.km, self.supplies, self.origin
-        ready, compatible, class_of = stock.ready, self.compatible_lots, self.class_of
-        bases = self.bases(budget).tolist()
-        for d, units in enumerate(served):
-            if not units:
-                continue
-            demand, demand_class = self.demands[d], class_of[d]
+        stock, demands, class_of, ranks = self.stock, self.demands, self.class_of, self.ranks
+        ready, free, shelf_type, shelf_ready = stock.ready, stock.free, stock.shelf_type, stock.shelf_ready
+        shelf_free, shelf_lots, shelf_front = stock.shelf_free, stock.shelf_lots, stock.shelf_front
+        lot_ids = [s.lot_id for s in self.supplies]
+        self.bases_of = self.bases(budget).tolist()
+        chosen = np.flatnonzero(served)
+        for d, units in zip(chosen.tolist(), served[chosen].tolist(), strict=True):
+            demand, demand_class = demands[d], class_of[d]
             walk = walks.get(demand_class)
             if walk is None:
-                given = budget[demand_class]
-                walk = walks[demand_class] = ClassWalk(
-                    stock.walk(given > 0, origin[demand_class]), given.tolist()
-                )
+                walk = walks[demand_class] = self._walk(demand_class, budget[demand_class])
             needed_by = demand.needed_by.toordinal()
-            taken = take_units(stock, walk, units, needed_by)
-            region, request_id = demand.region, demand.request_id
-            why = bases[demand_class]
-            reason_head = (self.ranks[d] + 1, demand.priority, demand.front_line)
+            head = (ranks[d] + 1, demand.priority, demand.front_line)
+            # Most demands take all their units from the front lot of the first shelf they may use.
+            shelf = walk.shelves[walk.start]
+            lot_type = shelf_type[shelf]
+            if (
+                shelf_free[shelf] >= units
+                and walk.budget[lot_type] >= units
+                and free[shelf_lots[shelf][shelf_front[shelf]]] >= units
+                and (shelf_ready[shelf] <= needed_by or needed_by < walk.earliest)
+            ):
+                lot = take_front(stock, shelf, units)
+                walk.budget[lot_type] -= units
+                taken = [(lot, units, lot_type)]
+            else:
+                taken = take_units(stock, walk, units, needed_by)
             out = []
             for lot, quantity, lot_type in taken:
-                supply = supplies[lot]
                 in_time = ready[lot] <= needed_by
-                basis: Basis = _BASES[why[lot_type]] if in_time or why[lot_type] else "late_stock_only"
-                out.append(
-                    proposal(
-                        request_id,
-                        supply.lot_id,
-                        quantity,
-                        (
-                            *reason_head,
-                            km[(region, supply.region)],
-                            in_time,
-                            compatible[demand_class],
-                            basis,
-                        ),
-                    )
+                basis = (
+                    walk.bases[lot_type]
+                    if in_time or walk.bases[lot_type] != "nearest"
+                    else "late_stock_only"
                 )
+                reason = (*head, walk.km[lot], in_time, walk.compatible_lots, basis)
+                out.append(proposal(demand.request_id, lot_ids[lot], quantity, reason))
             if len(out) > 1:
                 out.sort(key=lambda p: (p.reason.distance_km, p.lot_id))
-            by_rank[self.ranks[d]] = out
+            by_rank[head[0] - 1] = out
+
+    def _walk(self, demand_class: int, budget: NDArray[np.int64]) -> ClassWalk:
+        origin = self.origin[demand_class]
+        walk = ClassWalk(self.stock.walk(budget > 0, origin), budget.tolist())
+        walk.km = self.stock.lot_km(origin)
+        walk.bases = [_BASES[b] for b in self.bases_of[demand_class]]
+        walk.compatible_lots = self.compatible_lots[demand_class]
+        return walk
 
 
 _BASES: tuple[Basis, ...] = ("nearest", "moved", "exchanged")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from services.allocation.matching.values import Supply
+from services.allocation.matching.values import Basis, Supply
 
 _NEVER = 1 << 62  # later than any date's ordinal
 
@@ -69,6 +69,16 @@ class Shelves:
         self.shelf_column = np.array([column[r] for r in self.shelf_region], dtype=np.intp)
         self.shelf_type_array = np.array(self.shelf_type, dtype=np.intp)
         self._orders: dict[str, NDArray[np.intp]] = {}
+        self._lot_km: dict[str, list[float]] = {}
+        self._lot_column = np.array([column[s.region] for s in supplies], dtype=np.intp)
+
+    def lot_km(self, origin: str) -> list[float]:
+        """km from the origin to each lot."""
+        km = self._lot_km.get(origin)
+        if km is None:
+            row = self.distances.matrix([origin], self.regions)[0]
+            km = self._lot_km[origin] = row[self._lot_column].tolist()
+        return km
 
     def km_to_types(self, origins: Sequence[str], types: int) -> NDArray[np.int64]:
         """km[i, t]: from origins[i] to the nearest shelf of lot type t, in whole km."""
@@ -93,10 +103,13 @@ class Shelves:
 class ClassWalk:
     """One class's compatible shelves nearest first, its budget per lot type, and where its walk is."""
 
-    __slots__ = ("budget", "earliest", "shelves", "start")
+    __slots__ = ("bases", "budget", "compatible_lots", "earliest", "km", "shelves", "start")
 
     def __init__(self, shelves: list[int], budget: list[int]) -> None:
         self.shelves, self.budget, self.start, self.earliest = shelves, budget, 0, 0
+        self.km: list[float] = []  # by lot, from the class's region
+        self.bases: list[Basis] = []  # by lot type, why the class takes it
+        self.compatible_lots = 0
 
 
 def take_units(stock: Shelves, walk: ClassWalk, need: int, needed_by: int) -> list[tuple[int, int, int]]:
@@ -130,6 +143,21 @@ def take_units(stock: Shelves, walk: ClassWalk, need: int, needed_by: int) -> li
         need -= units
         taken.append((lot, units, lot_type))
     return taken
+
+
+def take_front(stock: Shelves, shelf: int, quantity: int) -> int:
+    """Take `quantity` units, no more than it has, from the shelf's front lot; the lot."""
+    lots, front = stock.shelf_lots[shelf], stock.shelf_front[shelf]
+    lot = lots[front]
+    free = stock.free[lot] - quantity
+    stock.free[lot] = free
+    stock.shelf_free[shelf] -= quantity
+    if not free:
+        front += 1
+        stock.shelf_front[shelf] = front
+        if front < len(lots):
+            stock.shelf_ready[shelf] = stock.ready[lots[front]]
+    return lot
 
 
 def _take(stock: Shelves, shelf: int, quantity: int) -> tuple[int, int]:
