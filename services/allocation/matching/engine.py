@@ -73,9 +73,9 @@ def _propose(
     books: list[CategoryBook] = []
     markets: list[Market] = []
     for ranks, offered in _by_category(ranked, supplies):
-        wanted = [ranked[r] for r in ranks]
+        wanted = list(map(ranked.__getitem__, ranks))
         lot_type_of, lot_types = lot_types_of(offered, wanted)
-        class_of, fits = demand_classes(wanted, lot_types, [keys[r] for r in ranks])
+        class_of, fits = demand_classes(wanted, lot_types, list(map(keys.__getitem__, ranks)))
         book = CategoryBook(wanted, ranks, offered, lot_type_of, class_of, fits, distances)
         books.append(book)
         markets.append(

@@ -70,7 +70,7 @@ class CategoryBook:
         ready, free, shelf_type, shelf_ready = stock.ready, stock.free, stock.shelf_type, stock.shelf_ready
         shelf_free, shelf_lots, shelf_front = stock.shelf_free, stock.shelf_lots, stock.shelf_front
         lot_ids = [s.lot_id for s in self.supplies]
-        self.bases_of = self.bases(budget).tolist()
+        self.bases_of: list[list[Basis]] = _BASIS_NAMES[self.bases(budget)].tolist()
         chosen = np.flatnonzero(served)
         for d, units in zip(chosen.tolist(), served[chosen].tolist(), strict=True):
             demand, demand_class = demands[d], class_of[d]
@@ -111,9 +111,9 @@ class CategoryBook:
         origin = self.origin[demand_class]
         walk = ClassWalk(self.stock.walk(budget > 0, origin), budget.tolist())
         walk.km = self.stock.lot_km(origin)
-        walk.bases = [_BASES[b] for b in self.bases_of[demand_class]]
+        walk.bases = self.bases_of[demand_class]
         walk.compatible_lots = self.compatible_lots[demand_class]
         return walk
 
 
-_BASES: tuple[Basis, ...] = ("nearest", "moved", "exchanged")
+_BASIS_NAMES = np.array(["nearest", "moved", "exchanged"], dtype=object)

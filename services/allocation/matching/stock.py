@@ -68,7 +68,7 @@ class Shelves:
         column = {region: i for i, region in enumerate(self.regions)}
         self.shelf_column = np.array([column[r] for r in self.shelf_region], dtype=np.intp)
         self.shelf_type_array = np.array(self.shelf_type, dtype=np.intp)
-        self._orders: dict[str, NDArray[np.intp]] = {}
+        self._orders: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
         self._lot_km: dict[str, list[float]] = {}
         self._lot_column = np.array([column[s.region] for s in supplies], dtype=np.intp)
 
@@ -92,11 +92,10 @@ class Shelves:
         """The shelves a class fits, nearest region first (then by region, then lot type)."""
         if origin not in self._orders:
             km = self.distances.matrix([origin], self.regions)[0]
-            self._orders[origin] = np.lexsort(
-                (self.shelf_type_array, self.shelf_column, km[self.shelf_column])
-            )
-        order = self._orders[origin]
-        shelves: list[int] = order[fits[self.shelf_type_array[order]]].tolist()
+            order = np.lexsort((self.shelf_type_array, self.shelf_column, km[self.shelf_column]))
+            self._orders[origin] = (order, self.shelf_type_array[order])
+        order, types = self._orders[origin]
+        shelves: list[int] = order[fits[types]].tolist()
         return shelves
 
 
