@@ -34,6 +34,7 @@ from services.allocation.matching.values import (
 )
 
 _ORDER_FIELDS = attrgetter("priority", "front_line", "needed_by", "submitted_at")
+_CLASS_FIELDS = attrgetter("specs", "region", "excluded_lot_ids", "unmet")
 
 
 def propose_allocations(
@@ -61,15 +62,9 @@ def _propose(
         return []
     distances = Distances(distance_km)
     # One pass over the demands for what classes are made of; then each category takes its share.
-    keys = list(
-        zip(
-            spec_keys([d.specs for d in ranked]),
-            [d.region for d in ranked],
-            [d.excluded_lot_ids for d in ranked],
-            strict=True,
-        )
-    )
-    unmet = np.array([d.unmet for d in ranked], dtype=np.int64)
+    specs, regions, rejected, units = zip(*map(_CLASS_FIELDS, ranked), strict=True)
+    keys = list(zip(spec_keys(list(specs)), regions, rejected, strict=True))
+    unmet = np.array(units, dtype=np.int64)
     books: list[CategoryBook] = []
     markets: list[Market] = []
     for ranks, offered in _by_category(ranked, supplies):
@@ -91,22 +86,18 @@ def in_order_of_service(demands: list[Demand]) -> list[Demand]:
     """The demands sorted by `service_order`, with numpy on encoded keys (Python's sort on ties)."""
     if not demands:
         return []
-    columns = list(zip(*map(_ORDER_FIELDS, demands), strict=True))
-    priority, front_line, needed_by, submitted_at = columns
-    keys = np.array(
-        [
-            [PRIORITY_RANK[p] for p in priority],
-            [not front for front in front_line],
-            list(map(date.toordinal, needed_by)),
-            [_instant(at) for at in submitted_at],
-        ],
-        dtype=np.float64,
-    )
+    priority, front_line, needed_by, submitted_at = zip(*map(_ORDER_FIELDS, demands), strict=True)
+    n = len(demands)
+    keys = np.empty((4, n), dtype=np.float64)
+    keys[0] = np.fromiter(map(PRIORITY_RANK.__getitem__, priority), np.float64, n)
+    keys[1] = np.fromiter(front_line, np.float64, n) == 0  # front-line first
+    keys[2] = np.fromiter(map(date.toordinal, needed_by), np.float64, n)
+    keys[3] = np.fromiter(map(_instant, submitted_at), np.float64, n)
     order = np.lexsort(keys[::-1])
     ordered = keys[:, order]
     if bool((ordered[:, 1:] == ordered[:, :-1]).all(axis=0).any()):
         return sorted(demands, key=service_order)  # equal keys: the request id decides
-    return [demands[i] for i in order.tolist()]
+    return list(map(demands.__getitem__, order.tolist()))
 
 
 def _instant(at: datetime) -> float:
