@@ -109,8 +109,9 @@ def _units_per_request(proposals: list[Proposal]) -> Counter[UUID]:
 
 
 # The engine now finds the greedy-with-exchanges answer by one min-cost flow (issue #19): every
-# request gets exactly the units the previous engine gave it (that answer is unique), though
-# where the choice of lot is free the flow may pick another lot of the same worth.
+# request gets exactly the units the previous engine gave it (the count per request of a
+# maximum-weight basis is unique), though where lots are interchangeable for the objective the flow
+# may pick another one. Identical proposals were pinned here before; identical units are the rule.
 @settings(max_examples=150, deadline=None)
 @given(instances())
 def test_same_units_per_request_as_the_previous_engine(instance: tuple[list[Demand], list[Supply]]) -> None:
