@@ -7,9 +7,11 @@ lot type, whether `is_compatible` holds, computed one attribute at a time with n
 
 from __future__ import annotations
 
+import itertools
+import marshal
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard, cast
 from uuid import UUID
 
 import numpy as np
@@ -48,23 +50,41 @@ def is_compatible(demand: Demand, supply: Supply) -> bool:
 
 
 def demand_classes(
-    demands: Sequence[Demand], lot_types: Sequence[LotType]
+    demands: Sequence[Demand], lot_types: Sequence[LotType], keys: Sequence[Hashable] | None = None
 ) -> tuple[list[int], NDArray[np.bool_]]:
-    """Class of each demand (equal classes fit exactly the same lot types) and the class x lot type fits."""
+    """Class of each demand and the class x lot type fits.
+
+    Demands of one class fit exactly the same lot types and are in the same region (distance to
+    stock is a class's too); classes are numbered in order of their first demand.
+    """
     index: dict[Hashable, int] = {}
-    types: list[_DemandType] = []
-    type_of = []
-    for demand in demands:
-        key = (_spec_key(demand.specs), demand.region, demand.excluded_lot_ids)
-        if key not in index:
-            index[key] = len(types)
-            types.append(_DemandType(demand.specs, demand.region, demand.excluded_lot_ids))
-        type_of.append(index[key])
+    if keys is None:  # equal keys: equal specs, region and rejected lots
+        keys = list(
+            zip(
+                spec_keys([d.specs for d in demands]),
+                [d.region for d in demands],
+                [d.excluded_lot_ids for d in demands],
+                strict=True,
+            )
+        )
+    type_of = [index.setdefault(key, len(index)) for key in keys]
+    types = [_DemandType(specs, region, excluded) for specs, region, excluded in _firsts(demands, type_of)]
     fits = _fit_matrix(types, lot_types)
-    classes: dict[bytes, int] = {}
-    class_of_type = [classes.setdefault(row.tobytes(), len(classes)) for row in fits]
+    classes: dict[tuple[bytes, str], int] = {}
+    class_of_type = [
+        classes.setdefault((row.tobytes(), t.region), len(classes))
+        for row, t in zip(fits, types, strict=True)
+    ]
     first_of_class = {c: t for t, c in reversed(list(enumerate(class_of_type)))}
     return [class_of_type[t] for t in type_of], fits[[first_of_class[c] for c in range(len(classes))]]
+
+
+def _firsts(
+    demands: Sequence[Demand], type_of: list[int]
+) -> list[tuple[Mapping[str, object], str, frozenset[UUID]]]:
+    """Specs, region and rejected lots of each type's first demand."""
+    first: list[int] = np.unique(np.asarray(type_of, dtype=np.intp), return_index=True)[1].tolist()
+    return [(demands[i].specs, demands[i].region, demands[i].excluded_lot_ids) for i in first]
 
 
 def lot_types_of(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple[list[int], list[LotType]]:
@@ -73,9 +93,10 @@ def lot_types_of(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple
     index: dict[tuple[object, ...], int] = {}
     types: list[LotType] = []
     type_of = []
-    for supply in supplies:
-        only_lot = supply.lot_id if supply.lot_id in rejected else None
-        key = (_spec_key(supply.specs), supply.eligible_regions, only_lot)
+    lot_keys = spec_keys([s.specs for s in supplies])
+    for supply, spec_key in zip(supplies, lot_keys, strict=True):
+        only_lot = supply.lot_id if rejected and supply.lot_id in rejected else None
+        key = (spec_key, supply.eligible_regions, only_lot)
         if key not in index:
             index[key] = len(types)
             types.append(LotType(supply.specs, supply.eligible_regions, only_lot))
@@ -94,6 +115,14 @@ def _acceptable(want: object) -> frozenset[str]:
     if isinstance(want, list | tuple):
         return frozenset(value for value in want if isinstance(value, str))
     raise TypeError(f"request spec value {want!r} is neither a number nor acceptable values")
+
+
+def spec_keys(specs: list[Mapping[str, object]]) -> list[Hashable]:
+    """`_spec_key` of each; marshal's format 2 (no back-references) when it can, a third of `repr`'s cost."""
+    try:
+        return list(map(marshal.dumps, cast(list[Any], specs), itertools.repeat(2)))
+    except ValueError:  # a value marshal cannot write: fall back to repr
+        return list(map(_spec_key, specs))
 
 
 def _spec_key(specs: Mapping[str, object]) -> Hashable:

@@ -18,10 +18,10 @@ PRIORITY_RANK: Mapping[Priority, int] = {"critical": 0, "high": 1, "medium": 2, 
 PRIORITY_WEIGHT: Mapping[Priority, int] = {"critical": 1000, "high": 100, "medium": 10, "low": 1}
 
 _BASIS_TEXT: Mapping[Basis, str] = {
-    "nearest": "takes the nearest compatible free stock (the least contested fit at that distance)",
-    "late_stock_only": "takes the nearest compatible stock, as none available in time was free",
+    "nearest": "takes the nearest compatible free stock left for it",
+    "late_stock_only": "takes compatible stock only available later: none available in time was left",
     "exchanged": "gets stock freed for it by moving earlier requests to other lots that also fit them",
-    "moved": "was moved to this lot so that its former one could serve a request with no other fit",
+    "moved": "was moved to this lot so that nearer compatible stock could serve other requests",
 }
 
 

@@ -16,6 +16,7 @@ from bench.optimum import optimal_weighted_units
 from bench.previous_engine import propose_allocations as previous_propose_allocations
 from services.allocation.matching import (
     Demand,
+    Proposal,
     Supply,
     is_compatible,
     priority_weighted_units,
@@ -100,19 +101,29 @@ def test_no_request_is_left_short_while_a_lot_it_fits_serves_a_later_one(
                 assert not is_compatible(short, lots[proposal.lot_id])
 
 
+def _units_per_request(proposals: list[Proposal]) -> Counter[UUID]:
+    units = Counter[UUID]()
+    for proposal in proposals:
+        units[proposal.request_id] += proposal.quantity
+    return units
+
+
+# The engine now finds the greedy-with-exchanges answer by one min-cost flow (issue #19): every
+# request gets exactly the units the previous engine gave it (the count per request of a
+# maximum-weight basis is unique), though where lots are interchangeable for the objective the flow
+# may pick another one. Identical proposals were pinned here before; identical units are the rule.
 @settings(max_examples=150, deadline=None)
 @given(instances())
-def test_same_proposals_as_the_previous_engine(instance: tuple[list[Demand], list[Supply]]) -> None:
+def test_same_units_per_request_as_the_previous_engine(instance: tuple[list[Demand], list[Supply]]) -> None:
     demands, supplies = instance
-    assert match(demands, supplies) == previous_propose_allocations(
-        demands, supplies, distance_km=distance_km
-    )
+    previous = previous_propose_allocations(demands, supplies, distance_km=distance_km)
+    assert _units_per_request(match(demands, supplies)) == _units_per_request(previous)
 
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 10_000))
-def test_same_proposals_as_the_previous_engine_on_hard_instances(seed: int) -> None:
+def test_same_units_per_request_as_the_previous_engine_on_hard_instances(seed: int) -> None:
     demands, supplies = hard_instance(seed, demands=300, categories=2)
-    assert propose_allocations(
-        demands, supplies, distance_km=hard_distance_km
-    ) == previous_propose_allocations(demands, supplies, distance_km=hard_distance_km)
+    engine = propose_allocations(demands, supplies, distance_km=hard_distance_km)
+    previous = previous_propose_allocations(demands, supplies, distance_km=hard_distance_km)
+    assert _units_per_request(engine) == _units_per_request(previous)
