@@ -208,3 +208,21 @@ def field_errors(api_errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         hint = domain.field_hint(message, catalog_value=field.startswith(SPEC_PREFIX), hint=HINTS.get(field))
         shown.setdefault(field, hint)
     return shown
+
+
+CATCH_UP_ROUNDS = 15  # rounds of 2 s: how long a page waits for the requests service to catch up
+
+
+def catching_up(quantities: Any, allocations: Sequence[Any]) -> bool:
+    """Whether the requests service's read model is behind the allocation service (its source of truth).
+
+    The allocation service answers at once; the request's quantities follow when its events are consumed.
+    Summed by stage as the requests service sums them (delivered counts the units received), the two
+    agree once the read model has caught up."""
+    by_stage = dict.fromkeys(("proposed", "approved", "dispatched", "delivered"), 0)
+    for allocation in allocations:
+        if allocation.status == "delivered":
+            by_stage["delivered"] += allocation.received_quantity or 0
+        elif allocation.status in by_stage:
+            by_stage[allocation.status] += allocation.quantity
+    return any(getattr(quantities, stage) != units for stage, units in by_stage.items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
@@ -51,13 +51,21 @@ async def _visible_request(request: Request, visitor: Visitor, request_id: UUID)
         raise
 
 
-async def _live_context(request: Request, visitor: Visitor, request_id: UUID) -> dict[str, Any]:
-    """What the live part of the page shows: the request and its allocations, and what the person may do."""
+async def _live_context(
+    request: Request, visitor: Visitor, request_id: UUID, *, catch_up_round: int = 0
+) -> dict[str, Any]:
+    """What the live part of the page shows: the request and its allocations, and what the person may do.
+
+    While the request's quantities lag behind its allocations, the part asks again every 2 s (a bounded
+    number of rounds): the notification that would refresh it may have come before the page was open."""
     found = await _visible_request(request, visitor, request_id)
     allocations = await allocations_of(clients_of(request), visitor.caller(), request_id)
     role = visitor.person.account.role
     category = get_category(found.category)
     region = get_region(found.region)
+    behind = catch_up_round < request_form.CATCH_UP_ROUNDS and request_form.catching_up(
+        found.quantities, allocations
+    )
     return {
         "item": found,
         "allocations": allocations,
@@ -74,6 +82,7 @@ async def _live_context(request: Request, visitor: Visitor, request_id: UUID) ->
         "spec_fields": request_form.spec_fields(found.category, visitor.locale),
         "choice_labels": request_form.CHOICES,
         "timeline_label": request_form.timeline_label,
+        "catch_up_round": catch_up_round + 1 if behind else None,
     }
 
 
@@ -97,9 +106,11 @@ async def request_page(request: Request, visitor: ReaderDep, request_id: UUID, d
 
 
 @router.get("/requests/{request_id}/live")
-async def request_live(request: Request, visitor: ReaderDep, request_id: UUID) -> Response:
+async def request_live(
+    request: Request, visitor: ReaderDep, request_id: UUID, catch_up: Annotated[int, Query(ge=0, le=100)] = 0
+) -> Response:
     """The part of the page that changes (status, quantities, timeline, allocations), re-fetched by htmx."""
-    context = await _live_context(request, visitor, request_id)
+    context = await _live_context(request, visitor, request_id, catch_up_round=catch_up)
     return await render(request, "fragments/request_live.html", context)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from services.console import request_form
 from services.console.request_form import (
     NOT_A_NUMBER,
     OUT_OF_RANGE,
@@ -128,3 +131,22 @@ def test_timeline_entries_are_labelled_by_event_type_and_unknown_types_stand_as_
     assert timeline_label("vidnova.allocation.dispatched.v1") == "Dispatched"
     assert timeline_label("vidnova.request.submitted.v2") == "Request submitted"
     assert timeline_label("vidnova.lot.painted.v1") == "vidnova.lot.painted.v1"
+
+
+def _allocation(status: str, quantity: int, received: int | None = None) -> SimpleNamespace:
+    return SimpleNamespace(status=status, quantity=quantity, received_quantity=received)
+
+
+def _quantities(**stages: int) -> SimpleNamespace:
+    return SimpleNamespace(**{"proposed": 0, "approved": 0, "dispatched": 0, "delivered": 0, **stages})
+
+
+def test_a_page_catches_up_while_the_read_model_lags_the_allocations() -> None:
+    delivered = [_allocation("delivered", 2, received=2), _allocation("rejected", 1)]
+    # The allocation service has the delivery; the request still shows the units in delivery.
+    assert request_form.catching_up(_quantities(dispatched=2), delivered)
+    assert not request_form.catching_up(_quantities(delivered=2), delivered)
+    # Units rejected on arrival are not delivered: one of two received agrees with delivered=1.
+    assert not request_form.catching_up(_quantities(delivered=1), [_allocation("delivered", 2, received=1)])
+    assert request_form.catching_up(_quantities(), [_allocation("proposed", 3)])
+    assert not request_form.catching_up(_quantities(), [])
