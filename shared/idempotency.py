@@ -49,6 +49,11 @@ class StoredResponse:
     body: str
     location: str | None
 
+    @classmethod
+    def created(cls, shape: BaseModel, location: str) -> StoredResponse:
+        """201 with the new resource's public shape and its ``Location``."""
+        return cls(status_code=201, body=shape.model_dump_json(), location=location)
+
 
 def fingerprint(body: BaseModel) -> str:
     """Hash of the validated body: the same request however its JSON was spelled."""
@@ -111,14 +116,15 @@ async def create_once(
     body: BaseModel,
     create: Callable[[], Awaitable[StoredResponse]],
 ) -> JSONResponse:
-    """Run ``create`` in the open transaction, or replay the response an earlier use of the key got."""
-    if key is not None:
-        earlier = await claim(session, caller=caller, key=key, fingerprint=fingerprint(body))
-        if earlier is not None:
-            return as_response(earlier, replayed=True)
-    created = await create()
-    if key is not None:
-        await remember(session, caller=caller, key=key, response=created)
+    """Run ``create`` and remember its response in one transaction, or replay what the key's first use got."""
+    async with session.begin():
+        if key is not None:
+            earlier = await claim(session, caller=caller, key=key, fingerprint=fingerprint(body))
+            if earlier is not None:
+                return as_response(earlier, replayed=True)
+        created = await create()
+        if key is not None:
+            await remember(session, caller=caller, key=key, response=created)
     return as_response(created, replayed=False)
 
 

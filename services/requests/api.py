@@ -55,16 +55,13 @@ async def create_request(
 ) -> JSONResponse:
     async def submit() -> idempotency.StoredResponse:
         request = await service.submit_request(session=session, body=body, principal=principal)
-        return idempotency.StoredResponse(
-            status_code=201,
-            body=(await _public(session, request)).model_dump_json(),
-            location=f"/v1/requests/{request.id}",
+        return idempotency.StoredResponse.created(
+            await _public(session, request), f"/v1/requests/{request.id}"
         )
 
-    async with session.begin():
-        return await idempotency.create_once(
-            session, caller=service.author(principal), key=idempotency_key, body=body, create=submit
-        )
+    return await idempotency.create_once(
+        session, caller=service.author(principal), key=idempotency_key, body=body, create=submit
+    )
 
 
 @router.get(

@@ -55,14 +55,11 @@ async def register_donor(
 ) -> JSONResponse:
     async def register() -> idempotency.StoredResponse:
         donor = await donors.register_donor(session=session, body=body, principal=principal)
-        return idempotency.StoredResponse(
-            status_code=201, body=donor_out(donor).model_dump_json(), location=f"/v1/donors/{donor.id}"
-        )
+        return idempotency.StoredResponse.created(donor_out(donor), f"/v1/donors/{donor.id}")
 
-    async with session.begin():
-        return await idempotency.create_once(
-            session, caller=principal.sub, key=idempotency_key, body=body, create=register
-        )
+    return await idempotency.create_once(
+        session, caller=principal.sub, key=idempotency_key, body=body, create=register
+    )
 
 
 @router.get("", response_model=DonorPage, summary="List donors (by id)", responses=problems(401, 403, 422))
@@ -112,16 +109,11 @@ async def register_programme(
 ) -> JSONResponse:
     async def register() -> idempotency.StoredResponse:
         programme = await programmes.register_programme(session=session, body=body, principal=principal)
-        return idempotency.StoredResponse(
-            status_code=201,
-            body=programme_out(programme).model_dump_json(),
-            location=f"/v1/programmes/{programme.id}",
-        )
+        return idempotency.StoredResponse.created(programme_out(programme), f"/v1/programmes/{programme.id}")
 
-    async with session.begin():
-        return await idempotency.create_once(
-            session, caller=principal.sub, key=idempotency_key, body=body, create=register
-        )
+    return await idempotency.create_once(
+        session, caller=principal.sub, key=idempotency_key, body=body, create=register
+    )
 
 
 @programmes_router.get(

@@ -48,14 +48,11 @@ async def register_lot(
 ) -> JSONResponse:
     async def register() -> idempotency.StoredResponse:
         lot, _ = await inventory.register_lot(session=session, body=body, principal=principal, policy=policy)
-        return idempotency.StoredResponse(
-            status_code=201, body=lot_out(lot).model_dump_json(), location=f"/v1/lots/{lot.id}"
-        )
+        return idempotency.StoredResponse.created(lot_out(lot), f"/v1/lots/{lot.id}")
 
-    async with session.begin():
-        return await idempotency.create_once(
-            session, caller=principal.sub, key=idempotency_key, body=body, create=register
-        )
+    return await idempotency.create_once(
+        session, caller=principal.sub, key=idempotency_key, body=body, create=register
+    )
 
 
 @router.get("", response_model=LotPage, summary="List lots (newest first)", responses=problems(401, 403, 422))
