@@ -74,7 +74,7 @@ class Runtime:
     def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
         self.definition = definition
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.relay = OutboxRelay(
             db=self.db,
             kafka=settings.kafka,

@@ -169,6 +169,8 @@ class ServiceSettings(BaseSettings):
     service: ServiceName
     database_url: str
     port: int
+    # PostgreSQL connections one process keeps (and as many again under bursts); SQLite always uses one.
+    database_pool_size: int = Field(10, ge=1, le=100, validation_alias="DATABASE_POOL_SIZE")
     host: str = Field("127.0.0.1", validation_alias="VIDNOVA_HOST")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_format: Literal["json", "text"] = Field("json", validation_alias="LOG_FORMAT")

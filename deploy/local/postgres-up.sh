@@ -44,6 +44,22 @@ if [ "$status" != "online" ]; then
     pg_ctlcluster "$version" "$name" start || give_up "pg_ctlcluster $version $name start failed"
 fi
 
+# The suite keeps several whole stacks up at once (the session's stacks, the browser consoles, a module's
+# two allocation instances): a dozen processes, each pooling up to 2 × DATABASE_POOL_SIZE connections.
+# Debian's default of 100 runs out; CI once failed on "remaining connection slots are reserved".
+wanted_connections=400
+if as_root; then
+    current="$(runuser -u postgres -- psql --quiet --no-psqlrc -At -d postgres -c 'SHOW max_connections')" \
+        || give_up "could not read max_connections"
+    if [ "$current" -lt "$wanted_connections" ]; then
+        runuser -u postgres -- psql --quiet --no-psqlrc -d postgres \
+            -c "ALTER SYSTEM SET max_connections = $wanted_connections" >/dev/null \
+            || give_up "could not raise max_connections"
+        pg_ctlcluster "$version" "$name" restart || give_up "pg_ctlcluster $version $name restart failed"
+        echo "postgres: max_connections $current -> $wanted_connections" >&2
+    fi
+fi
+
 mkdir -p "$cache"
 if [ ! -s "$password_file" ]; then
     (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$password_file")
