@@ -120,6 +120,8 @@ class LotOut(BaseModel):
 
     id: UUID
     donor_id: str
+    donor_name_en: str | None = Field(description="The registered donor's name; null when not registered")
+    donor_name_uk: str | None = Field(description="The registered donor's Ukrainian name, or null")
     category: str
     specs: dict[str, Any]
     quantity: int
@@ -156,6 +158,8 @@ class AllocationOut(BaseModel):
     priority: Priority = Field(description="The request's priority (the approvals queue orders by it)")
     lot_id: UUID
     donor_id: str
+    donor_name_en: str | None = Field(description="The registered donor's name; null when not registered")
+    donor_name_uk: str | None = Field(description="The registered donor's Ukrainian name, or null")
     region: str
     settlement: str
     facility: FacilityOut

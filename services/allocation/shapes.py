@@ -32,12 +32,13 @@ async def get_policy(request: Request) -> Policy:
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
-def lot_out(lot: Lot) -> LotOut:
-    """The public shape of a lot."""
+def lot_out(lot: Lot, donor: Donor | None) -> LotOut:
+    """The public shape of a lot; ``donor`` is its registered donor (None when the id is not registered)."""
     status: Literal["active", "withdrawn"] = "withdrawn" if lot.withdrawn_at is not None else "active"
     return LotOut(
         id=lot.id,
         donor_id=lot.donor_id,
+        **donor_names(donor),
         category=lot.category,
         specs=lot.specs,
         quantity=lot.quantity,
@@ -64,11 +65,12 @@ def lot_out(lot: Lot) -> LotOut:
     )
 
 
-def allocation_out(allocation: Allocation, demand: Demand) -> AllocationOut:
-    """The public shape of an allocation, with the request it serves."""
+def allocation_out(allocation: Allocation, demand: Demand, donor: Donor | None) -> AllocationOut:
+    """The public shape of an allocation, with the request it serves and its donor's names."""
     return AllocationOut.model_validate(
         {
             **allocation.model_dump(exclude={"created_at"}),
+            **donor_names(donor),
             "proposed_at": allocation.created_at,
             "request_ref": demand.ref,
             "priority": demand.priority,
@@ -78,6 +80,14 @@ def allocation_out(allocation: Allocation, demand: Demand) -> AllocationOut:
             ),
         }
     )
+
+
+def donor_names(donor: Donor | None) -> dict[str, str | None]:
+    """``donor_name_en`` and ``donor_name_uk`` of a registered donor; both None for an unregistered id."""
+    return {
+        "donor_name_en": donor.name_en if donor is not None else None,
+        "donor_name_uk": donor.name_uk if donor is not None else None,
+    }
 
 
 def money_text(amount: Decimal, currency: str | None) -> str:
