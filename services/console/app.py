@@ -17,6 +17,7 @@ from services.console.api import (
     admin,
     allocations,
     approvals,
+    donors,
     inbox,
     lots,
     oidc,
@@ -42,7 +43,7 @@ DEFINITION = ServiceDefinition(
     routers=[
         *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
         *(requests.router, request_detail.router, subscriptions.router),
-        *(approvals.router, lots.router, allocations.router),
+        *(approvals.router, lots.router, allocations.router, donors.router),
     ],
 )
 

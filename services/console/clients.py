@@ -10,7 +10,15 @@ from uuid import UUID
 
 import httpx
 
-from services.console.schemas import Allocation, Lot, Notification, RequestView, Subscription
+from services.console.schemas import (
+    Allocation,
+    Donor,
+    Lot,
+    Notification,
+    Programme,
+    RequestView,
+    Subscription,
+)
 from shared.auth import Role, mint_token
 
 UpstreamName = Literal["requests", "allocation", "notifications"]
@@ -218,6 +226,35 @@ class AllocationClient(ServiceClient):
         """``approve``, ``reject`` {reason}, ``dispatch`` {waybill, carrier, ...} or ``deliver`` {...}."""
         path = f"/v1/allocations/{allocation_id}/{step}"
         return Allocation.model_validate(await self.call("POST", path, caller, json=body))
+
+    async def donors(self, caller: Caller) -> list[Donor]:
+        body = await self.call("GET", "/v1/donors", caller, params={"limit": 200})
+        return [Donor.model_validate(item) for item in body["items"]]
+
+    async def donor(self, caller: Caller, donor_id: str) -> Donor:
+        return Donor.model_validate(await self.call("GET", f"/v1/donors/{donor_id}", caller))
+
+    async def register_donor(self, caller: Caller, body: dict[str, Any], *, idempotency_key: str) -> Donor:
+        """Register once per key, like lots."""
+        headers = {"Idempotency-Key": idempotency_key}
+        return Donor.model_validate(await self.call("POST", "/v1/donors", caller, json=body, headers=headers))
+
+    async def update_donor(self, caller: Caller, donor_id: str, body: dict[str, Any]) -> Donor:
+        return Donor.model_validate(await self.call("PATCH", f"/v1/donors/{donor_id}", caller, json=body))
+
+    async def programmes(self, caller: Caller, **filters: str) -> list[Programme]:
+        body = await self.call("GET", "/v1/programmes", caller, params={"limit": 200, **filters})
+        return [Programme.model_validate(item) for item in body["items"]]
+
+    async def programme(self, caller: Caller, programme_id: str) -> Programme:
+        return Programme.model_validate(await self.call("GET", f"/v1/programmes/{programme_id}", caller))
+
+    async def register_programme(
+        self, caller: Caller, body: dict[str, Any], *, idempotency_key: str
+    ) -> Programme:
+        headers = {"Idempotency-Key": idempotency_key}
+        answer = await self.call("POST", "/v1/programmes", caller, json=body, headers=headers)
+        return Programme.model_validate(answer)
 
 
 @dataclass(frozen=True)

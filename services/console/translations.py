@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console.domain import LOCALES, Locale
+from services.console.domain import LOCALES, Locale, name_in
 
 PACKAGE = Path(__file__).parent
 LOCALE_DIR = PACKAGE / "locale"
@@ -44,5 +44,8 @@ def page_environments() -> dict[Locale, Environment]:
         environment.filters["when"] = partial(format_datetime, format="medium", tzinfo=KYIV, locale=locale)
         environment.filters["day"] = partial(format_date, format="medium", locale=locale)
         environment.filters["number"] = partial(format_decimal, locale=locale)
+        # A lot's or allocation's donor, and a donor or programme itself, by name in the page's language.
+        environment.filters["donor"] = partial(name_in, locale=locale, of="donor")
+        environment.filters["name"] = partial(name_in, locale=locale)
         environments[locale] = environment
     return environments
