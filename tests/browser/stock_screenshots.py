@@ -1,4 +1,5 @@
-"""The stock pages for `make screenshots`: approvals, lots, the lot form, an allocation, in both languages."""
+"""The stock pages for `make screenshots`: approvals, lots, the lot form, an allocation, the donor registry,
+in both languages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from playwright.async_api import Browser, Page, expect
 
 from shared.settings import ALL_SERVICE_NAMES
 from tests.browser.console import Console, start_console, stop_console
+from tests.browser.registry_screenshots import register_demo_donors, shoot_registry_pages
 from tests.browser.stock_setup import allocations_of, approve, file_request, register_lot
 from tests.support.infra import BrokerChoice, DatabaseChoice
 
@@ -86,11 +88,13 @@ async def shoot_stock_pages(browser: Browser, broker: BrokerChoice, workdir: Pat
         broker, DatabaseChoice("sqlite"), workdir / "stock", names=ALL_SERVICE_NAMES
     )
     try:
+        await register_demo_donors(console)  # JICA and UNDP: the stock pages name them
         approved = await _fill_stock(console)
-        return [
+        written = [
             path
             for locale in ("uk", "en")
             for path in await _shoot_locale(browser, console, out, locale, approved)
         ]
+        return written + await shoot_registry_pages(browser, console, out)
     finally:
         await stop_console(console)
