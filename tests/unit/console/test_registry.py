@@ -1,4 +1,4 @@
-"""The registry pages' pure parts: names in the page's language, forms → API bodies, API fields → form fields."""
+"""The registry pages' pure parts: names by language, forms → API bodies, API fields → form fields."""
 
 from __future__ import annotations
 
