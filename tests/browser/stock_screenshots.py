@@ -67,8 +67,7 @@ async def _shoot_locale(
     for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page = await _signed_in(browser, console, COORDINATOR, locale, viewport)
         await shot(page, "/approvals", f"approvals-{suffix}")
-        if suffix == "desktop":
-            await shot(page, "/", "home-coordinator-desktop")
+        await shot(page, "/", f"home-coordinator-{suffix}")
         await page.context.close()
     page = await _signed_in(browser, console, DONOR, locale, DESKTOP)
     donor_pages = (("/", "home-donor"), ("/lots", "lots"), ("/lots/new?category=generator", "lot-new"))
@@ -76,6 +75,7 @@ async def _shoot_locale(
         await shot(page, path, f"{name}-desktop")
     await page.context.close()
     page = await _signed_in(browser, console, DONOR, locale, PHONE)
+    await shot(page, "/", "home-donor-phone")
     await shot(page, f"/allocations/{approved}", "allocation-dispatch-phone")
     await page.context.close()
     return written
