@@ -32,7 +32,7 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             donors.programmes_router,
             admin,
         ],
-        subscriptions=[consumers.subscription(policy)],
+        subscriptions=consumers.subscriptions(policy),
         jobs=[expiry_job(policy, settings.expiry), continuation_job(policy)],
     )
     app = create_service_app(definition, settings)
