@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
-from services.allocation.api import allocations, donors, lots
+from services.allocation.api import allocations, donors, lots, reports
 from services.allocation.continuation import continuation_job
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
@@ -30,6 +30,7 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             allocations.matching_router,
             donors.router,
             donors.programmes_router,
+            reports.router,
             admin,
         ],
         subscriptions=consumers.subscriptions(policy),
