@@ -80,13 +80,16 @@ async def report(
 ) -> list[dict[str, Any]]:
     """The rows of one report, in one snapshot of the projection."""
     await read_one_snapshot(session)
+    if name == "stock":
+        # A lot's allocations go to requests anywhere: the region filter names where the lot is.
+        anywhere = Filters(category=filters.category, donor_id=filters.donor_id)
+        allocations = await _facts(session, _narrowed(ALLOCATIONS, anywhere, donor=True), _allocation)
+        lots = await _facts(session, _narrowed(LOTS, filters, donor=True), _lot)
+        return figures.stock(lots, allocations, filters, now=now)
     allocations = await _facts(session, _narrowed(ALLOCATIONS, filters, donor=True), _allocation)
     if name == "unmet-need":
         requests = await _facts(session, _narrowed(REQUESTS, filters), _request)
         return figures.unmet_need(requests, allocations, filters, now=now)
-    if name == "stock":
-        lots = await _facts(session, _narrowed(LOTS, filters, donor=True), _lot)
-        return figures.stock(lots, allocations, filters, now=now)
     # The region and category filters name the request's, not where a lot is: only the donor narrows lots.
     everywhere = Filters(donor_id=filters.donor_id)
     lots_by_id = {
