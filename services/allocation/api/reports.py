@@ -73,8 +73,7 @@ async def _answer(
 ) -> Any:
     applied = scoped(name, filters, principal)
     now = utcnow()
-    async with session.begin():
-        rows = await queries.report(session=session, name=name, filters=applied, now=now)
+    rows = await queries.report(session=session, name=name, filters=applied, now=now)  # read only
     about = {
         "report": name,
         "generated_at": now,
