@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.models import Donor, Programme
-from services.allocation.reports import figures
+from services.allocation.reports import figures, stock_figures
 from services.allocation.reports.figures import AllocationFacts, Filters, LotFacts, RequestFacts
 from services.allocation.reports.projection import ALLOCATIONS, LOTS, REQUESTS
 from shared.db import read_one_snapshot
@@ -85,7 +85,7 @@ async def report(
         anywhere = Filters(category=filters.category, donor_id=filters.donor_id)
         allocations = await _facts(session, _narrowed(ALLOCATIONS, anywhere, donor=True), _allocation)
         lots = await _facts(session, _narrowed(LOTS, filters, donor=True), _lot)
-        return figures.stock(lots, allocations, filters, now=now)
+        return stock_figures.stock(lots, allocations, filters, now=now)
     allocations = await _facts(session, _narrowed(ALLOCATIONS, filters, donor=True), _allocation)
     if name == "unmet-need":
         requests = await _facts(session, _narrowed(REQUESTS, filters), _request)
