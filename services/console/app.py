@@ -20,6 +20,7 @@ from services.console.api import (
     inbox,
     lots,
     oidc,
+    reports,
     request_detail,
     requests,
     sign_in,
@@ -43,6 +44,7 @@ DEFINITION = ServiceDefinition(
         *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
         *(requests.router, request_detail.router, subscriptions.router),
         *(approvals.router, lots.router, allocations.router),
+        reports.router,
     ],
 )
 

@@ -21,6 +21,7 @@ from services.console.api.frame import (
     role_in,
 )
 from services.console.clients import ServiceRefused
+from shared.geography import get_region
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,8 +66,12 @@ async def _lot_form_page(
 
 
 @router.get("/lots/new")
-async def new_lot_page(request: Request, visitor: StockKeeperDep, category: str = "") -> Response:
-    return await _lot_form_page(request, visitor, stock.LotForm(category=category))
+async def new_lot_page(
+    request: Request, visitor: StockKeeperDep, category: str = "", region: str = ""
+) -> Response:
+    """The form, prefilled from "Offer stock" on /needs: the category, and the region as eligible region."""
+    eligible = (region,) if get_region(region) is not None else ()
+    return await _lot_form_page(request, visitor, stock.LotForm(category=category, eligible_regions=eligible))
 
 
 @router.get("/lots/new/specs")
