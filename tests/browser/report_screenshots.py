@@ -22,7 +22,8 @@ from tests.support.polling import eventually
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-# Requests no lot answers: the needs board's rows (front-line Donetsk and Sumy, and Kherson again).
+# Requests for front-line Donetsk and Sumy, which no lot answers (the needs board's rows), and one more for
+# Kherson, which the UNDP lot there answers.
 UNMET = (("UA-14", "critical"), ("UA-14", "high"), ("UA-59", "high"), ("UA-65", "medium"))
 SignedIn = Callable[[Browser, Console, str, str, dict[str, int]], Awaitable[Page]]
 
@@ -40,8 +41,36 @@ async def fill_needs(console: Console) -> None:
             )
         return {row["region"] for row in response.json()["items"] if row["unmet"]}
 
-    wanted = {region for region, _ in UNMET}
+    wanted = {"UA-14", "UA-59"}
     await eventually(regions, until=wanted.issubset, timeout_s=60, interval_s=0.3, what="unmet need")
+    await _deliver_one(console, region="UA-65", donor="undp")
+
+
+async def _deliver_one(console: Console, *, region: str, donor: str) -> None:
+    """One proposal in this region approved, dispatched and received: a figure in donor fulfilment."""
+    tokens = {
+        "coordinator": mint_token(secret=console.stack.secret, sub="shots", role="coordinator"),
+        "donor": mint_token(secret=console.stack.secret, sub="shots", role="donor", donor_id=donor),
+        "region_admin": mint_token(
+            secret=console.stack.secret, sub="shots", role="region_admin", region=region
+        ),
+    }
+
+    def as_(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[role]}"}
+
+    async with console.stack.client("allocation") as client:
+        found = await client.get("/v1/allocations", params={"status": "proposed"}, headers=as_("coordinator"))
+        proposal = next(a for a in found.json()["items"] if a["donor_id"] == donor)
+        path = f"/v1/allocations/{proposal['id']}"
+        steps = (
+            ("coordinator", "approve", None),
+            ("donor", "dispatch", {"waybill": "WB-2026-0107", "carrier": "Нова пошта Вантаж"}),
+            ("region_admin", "deliver", {"received_quantity": proposal["quantity"]}),
+        )
+        for role, step, body in steps:
+            response = await client.post(f"{path}/{step}", json=body, headers=as_(role))
+            assert response.status_code == 200, response.text
 
 
 async def shoot_report_pages(
