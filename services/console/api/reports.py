@@ -86,7 +86,8 @@ async def export_report(
 @router.get("/needs")
 async def needs_page(request: Request, visitor: NeedsDep, region: str = "", category: str = "") -> Response:
     """Unmet need by region and equipment, without any request, facility or person: "Offer stock" on each."""
-    filters = reports.chosen_filters({"region": region, "category": category}, "unmet-need", "coordinator")
+    role = visitor.person.account.role
+    filters = reports.chosen_filters({"region": region, "category": category}, "unmet-need", role)
     context: dict[str, Any] = {
         "filters": filters,
         "board": [],

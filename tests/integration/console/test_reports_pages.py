@@ -90,6 +90,9 @@ async def test_a_coordinator_sees_unmet_need_and_downloads_it_as_csv_and_excel(s
         assert 'id="report-chart"' in html  # the bars: one per region with units unmet
         assert "Download CSV" in html
         assert "Download Excel" in html
+        reversed_period = await client.get("/reports?report=stock&from=2026-12-02&to=2026-11-01")
+        assert reversed_period.status_code == 422
+        assert "the period must not end before it starts" in reversed_period.text
 
         answer = await client.get("/reports/unmet-need/export", params={"format": "csv", "region": HERE})
         assert answer.status_code == 200
