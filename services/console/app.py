@@ -21,6 +21,7 @@ from services.console.api import (
     inbox,
     lots,
     oidc,
+    reports,
     request_detail,
     requests,
     sign_in,
@@ -43,7 +44,7 @@ DEFINITION = ServiceDefinition(
     routers=[
         *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
         *(requests.router, request_detail.router, subscriptions.router),
-        *(approvals.router, lots.router, allocations.router, donors.router),
+        *(approvals.router, lots.router, allocations.router, donors.router, reports.router),
     ],
 )
 

@@ -94,6 +94,13 @@ class ServiceClient:
         self, method: str, path: str, caller: Caller, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Any:
         """The JSON answer of one call; ServiceUnavailable or ServiceRefused when it fails."""
+        response = await self.send(method, path, caller, headers=headers, **kwargs)
+        return response.json() if response.content else None
+
+    async def send(
+        self, method: str, path: str, caller: Caller, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer of one call as it came (a download's bytes); failures as for ``call``."""
         try:
             response = await self.http.request(
                 method, self.base_url + path, headers={**self.headers(caller), **(headers or {})}, **kwargs
@@ -107,7 +114,7 @@ class ServiceClient:
             detail = problem.get("detail", "") if problem else response.text[:200]
             errors = problem.get("errors") if isinstance(problem.get("errors"), list) else None
             raise ServiceRefused(self.name, response.status_code, str(detail), errors)
-        return response.json() if response.content else None
+        return response
 
 
 class NotificationsClient(ServiceClient):
@@ -255,6 +262,16 @@ class AllocationClient(ServiceClient):
         headers = {"Idempotency-Key": idempotency_key}
         answer = await self.call("POST", "/v1/programmes", caller, json=body, headers=headers)
         return Programme.model_validate(answer)
+    async def report(self, caller: Caller, name: str, filters: dict[str, str]) -> dict[str, Any]:
+        """One report as JSON: ``{"report", "generated_at", "filters", "items"}`` (docs/allocation.md)."""
+        body: dict[str, Any] = await self.call("GET", f"/v1/reports/{name}", caller, params=filters)
+        return body
+
+    async def report_file(
+        self, caller: Caller, name: str, filters: dict[str, str], fmt: str
+    ) -> httpx.Response:
+        """One report as the service exports it (``csv`` or ``xlsx``), bytes and headers as they came."""
+        return await self.send("GET", f"/v1/reports/{name}", caller, params={**filters, "format": fmt})
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,8 @@ def navigation_for(role: str) -> tuple[NavigationItem, ...]:
     if role in ("region_admin", "coordinator", "admin"):
         items.append(NavigationItem("/requests", N_("Requests")))
     items += stock_navigation_for(role)
+    items += [NavigationItem("/needs", N_("Needs"))] if role == "donor" else []
+    items.append(NavigationItem("/reports", N_("Reports")))
     if role == "admin":
         items += [
             NavigationItem("/admin/accounts", N_("Accounts")),

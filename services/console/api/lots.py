@@ -22,6 +22,7 @@ from services.console.api.frame import (
 )
 from services.console.clients import AllocationClient, ServiceRefused
 from services.console.schemas import Lot, Programme
+from shared.geography import get_region
 from shared.identifiers import is_donor_id
 
 router = APIRouter(include_in_schema=False)
@@ -90,8 +91,12 @@ async def _lot_form_page(
 
 
 @router.get("/lots/new")
-async def new_lot_page(request: Request, visitor: StockKeeperDep, category: str = "") -> Response:
-    return await _lot_form_page(request, visitor, stock.LotForm(category=category))
+async def new_lot_page(
+    request: Request, visitor: StockKeeperDep, category: str = "", region: str = ""
+) -> Response:
+    """The form, prefilled from "Offer stock" on /needs: the category, and the region as eligible region."""
+    eligible = (region,) if get_region(region) is not None else ()
+    return await _lot_form_page(request, visitor, stock.LotForm(category=category, eligible_regions=eligible))
 
 
 @router.get("/lots/new/specs")
