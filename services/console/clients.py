@@ -262,6 +262,7 @@ class AllocationClient(ServiceClient):
         headers = {"Idempotency-Key": idempotency_key}
         answer = await self.call("POST", "/v1/programmes", caller, json=body, headers=headers)
         return Programme.model_validate(answer)
+
     async def report(self, caller: Caller, name: str, filters: dict[str, str]) -> dict[str, Any]:
         """One report as JSON: ``{"report", "generated_at", "filters", "items"}`` (docs/allocation.md)."""
         body: dict[str, Any] = await self.call("GET", f"/v1/reports/{name}", caller, params=filters)
