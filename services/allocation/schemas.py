@@ -164,7 +164,7 @@ class AllocationOut(BaseModel):
     status: AllocationStatus
     reason: str = Field(description="Why this lot, in English")
     reason_facts: ReasonFacts | None = Field(
-        default=None, description="The facts behind `reason`, to word it in any language (null in older allocations)"
+        default=None, description="The facts behind `reason`, to word it in any language (null in older rows)"
     )
     proposed_at: datetime
     expires_at: datetime
