@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from services.allocation.domain import AllocationStatus, DonorKind
-from shared.events.payloads import FacilityKind, Priority
+from shared.events.payloads import FacilityKind, Priority, ReasonFacts
 from shared.fields import (
     REGION_CODES,
     CategoryName,
@@ -166,7 +166,10 @@ class AllocationOut(BaseModel):
     category: str
     quantity: int
     status: AllocationStatus
-    reason: str
+    reason: str = Field(description="Why this lot, in English")
+    reason_facts: ReasonFacts | None = Field(
+        default=None, description="The facts behind `reason`, to word it in any language (null in older rows)"
+    )
     proposed_at: datetime
     expires_at: datetime
     updated_at: datetime

@@ -138,6 +138,7 @@ class Allocation(BaseModel):
     quantity: int
     status: str
     reason: str
+    reason_facts: dict[str, Any] | None = None  # worded in the page's language by `reasons.describe_reason`
     proposed_at: datetime
     expires_at: datetime
     updated_at: datetime

@@ -238,9 +238,27 @@ class AllocationEvent(Payload):
     quantity: int = Field(ge=1)
 
 
+class ReasonFacts(Payload):
+    """The facts behind a proposal's reason, so each reader can word it in its own language."""
+
+    rank: int = Field(ge=1, description="The request's place in the order of service")
+    priority: Priority
+    front_line: bool
+    distance_km: float = Field(ge=0, description="From the lot to the request's region")
+    available_by_needed_by: bool = Field(description="The lot is available by the request's needed-by date")
+    compatible_lots: int = Field(ge=0, description="Lots whose stock fits the request")
+    basis: Literal["nearest", "late_stock_only", "exchanged", "moved"] = Field(
+        description="nearest: the nearest compatible free stock left; late_stock_only: only stock available"
+        " after the needed-by date was left; exchanged: stock freed by moving earlier requests to other lots;"
+        " moved: moved to this lot so nearer stock could serve other requests"
+    )
+
+
 class AllocationProposed(AllocationEvent):
-    reason: str
+    reason: str = Field(description="Why this lot, in English")
     expires_at: datetime
+    # Null in events from before the facts were kept.
+    reason_facts: ReasonFacts | None = None
 
 
 class AllocationApproved(AllocationEvent):
