@@ -56,7 +56,11 @@ async def test_an_admin_registers_a_donor_and_a_programme_and_a_lot_shows_the_do
 
     await page.goto("/lots/new")
     await page.get_by_label("Donor").fill(donor_id)
-    await page.get_by_label("Donor").press("Tab")  # "change": htmx narrows the programmes to this donor's
+    # "change": htmx swaps in this donor's programmes. Wait for that swap (the field names the donor it
+    # was drawn for): the full list before it may hold the same name, and a late swap would undo a choice.
+    await page.get_by_label("Donor").press("Tab")
+    await expect(page.locator(f'#lot-programme-field[data-donor="{donor_id}"]')).to_be_attached()
+    await expect(page.locator("#lot-programme optgroup")).to_have_count(1)
     await expect(page.locator("#lot-programme optgroup")).to_have_attribute("label", "UNDP Ukraine")
     await page.get_by_label("Programme").select_option(programme_id)
     await page.get_by_label("Category").select_option("generator")
