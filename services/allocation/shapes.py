@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
+from services.allocation.events import donor_names
 from services.allocation.models import Allocation, Demand, Donor, Lot, Programme
 from services.allocation.schemas import (
     AllocationOut,
@@ -80,14 +81,6 @@ def allocation_out(allocation: Allocation, demand: Demand, donor: Donor | None) 
             ),
         }
     )
-
-
-def donor_names(donor: Donor | None) -> dict[str, str | None]:
-    """``donor_name_en`` and ``donor_name_uk`` of a registered donor; both None for an unregistered id."""
-    return {
-        "donor_name_en": donor.name_en if donor is not None else None,
-        "donor_name_uk": donor.name_uk if donor is not None else None,
-    }
 
 
 def money_text(amount: Decimal, currency: str | None) -> str:
