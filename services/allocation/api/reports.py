@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,7 +15,7 @@ from shared.auth import CurrentPrincipal
 from shared.catalog import get_category
 from shared.db import utcnow
 from shared.events.payloads import Priority
-from shared.fields import CATEGORY_ENUM, REGION_ENUM
+from shared.fields import CATEGORY_ENUM, REGION_ENUM, IsoDate
 from shared.geography import get_region
 from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import invalid_field, reject_unknown_query
@@ -35,8 +34,8 @@ EXPORTS: dict[int | str, dict[str, Any]] = {
 
 
 async def report_filters(
-    start: Annotated[date | None, Query(alias="from", description="First day (UTC) of the period")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day (UTC) of the period")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="First day (UTC) of the period")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Last day (UTC) of the period")] = None,
     region: Annotated[str | None, Query(min_length=1, max_length=8, json_schema_extra=REGION_ENUM)] = None,
     category: Annotated[
         str | None, Query(min_length=1, max_length=40, json_schema_extra=CATEGORY_ENUM)
