@@ -269,7 +269,7 @@ async def on_service_unavailable(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code if exc.status_code in (403, 404, 405) else 500
+    status = exc.status_code if exc.status_code in (400, 403, 404, 405) else 500
     return await render(request, "error.html", {"status": status}, status_code=exc.status_code)
 
 
