@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.allocation.donors import find_donor
 from services.allocation.reports import issuing, queries
-from services.allocation.reports.statement import month_period
+from services.allocation.reports.statement import MONTH_PATTERN, month_period
 from services.allocation.schemas import problems
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import utcnow
@@ -25,7 +25,6 @@ from shared.statement import render_pdf
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(reject_unknown_query)])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 PDF_MEDIA_TYPE = "application/pdf"
 _rendering = threading.Lock()  # one WeasyPrint layout at a time: it is not documented as thread-safe
 
@@ -105,7 +104,7 @@ def _render(made: DonorStatementIssued, lang: Literal["uk", "en"]) -> bytes:
     "/donor-statements",
     summary="Issue a completed month's donor statements now (admin)",
     response_model=StatementsIssued,
-    responses=problems(401, 403, 422),
+    responses=problems(400, 401, 403, 413, 422),
 )
 async def issue_donor_statements(body: IssueStatements, _: Admin, runtime: RuntimeDep) -> StatementsIssued:
     now = utcnow()

@@ -29,7 +29,9 @@ from shared.events.payloads import (
     StatementTotals,
 )
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+# Years 2000-2999: the service's records start well after 2000, and year 0 is no date at all.
+MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"
+MONTH = re.compile(MONTH_PATTERN)
 STAGES = ("proposed", "approved", "dispatched", "delivered", "rejected_on_receipt")
 
 
