@@ -108,7 +108,9 @@ def test_the_month_in_progress_ends_today() -> None:
     assert not had_activity(made.totals)
 
 
-@pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "26-11", "2026-11-01", "", "0000-01", "2026-11\n"])
+@pytest.mark.parametrize(
+    "month", ["2026-13", "2026-00", "2026-1", "26-11", "2026-11-01", "", "0000-01", "2026-11\n"]
+)
 def test_a_malformed_month_is_refused(month: str) -> None:
     with pytest.raises(ValueError, match="not a month"):
         month_period(month)
