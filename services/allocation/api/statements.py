@@ -16,7 +16,7 @@ from services.allocation.reports import issuing, queries
 from services.allocation.reports.statement import MONTH_PATTERN, month_period
 from services.allocation.schemas import problems
 from shared.auth import CurrentPrincipal, Principal, require_roles
-from shared.db import utcnow
+from shared.db import read_one_snapshot, utcnow
 from shared.events.payloads import DonorStatementIssued
 from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import Problem, invalid_field, reject_unknown_query
@@ -68,6 +68,7 @@ async def donor_statement(
     now = utcnow()
     if month_period(month).start > now.date():
         raise invalid_field("query.month", "that month has not begun")
+    await read_one_snapshot(session)
     found = await find_donor(session, donor_id)
     if found is None:
         raise Problem(404, "Not Found", f"no donor {donor_id}")

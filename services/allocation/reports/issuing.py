@@ -23,7 +23,7 @@ from services.allocation.reports.queries import donor_statement
 from services.allocation.reports.statement import had_activity, month_period, previous_month
 from services.allocation.settings import StatementSettings
 from shared.actor import acting_as, system_actor
-from shared.db import Database, dialect_insert, utcnow
+from shared.db import Database, dialect_insert, read_one_snapshot, utcnow
 from shared.leadership import Leadership
 from shared.outbox import emit
 from shared.service import BackgroundJob, Runtime
@@ -66,7 +66,16 @@ async def issue_statements(db: Database, *, month: str, now: datetime) -> Issued
     for donor_id in donor_ids:
         if donor_id in issued_before:
             continue
-        async with db.session() as session:  # closing without a commit rolls back
+        async with db.session() as session:  # read only: one snapshot of the projection
+            await read_one_snapshot(session)
+            donor = await session.get(Donor, donor_id)
+            assert donor is not None  # donors are never deleted
+            made = await donor_statement(session=session, donor=donor, month=month, now=now)
+        if not had_activity(made.totals):
+            continue  # nothing to account for: no row, no event
+        # Claimed in a transaction of its own (read committed): a concurrent claim of the same key waits
+        # for the first to end, then sees its row and does nothing.
+        async with db.session() as session:
             claimed = await session.execute(
                 dialect_insert(session)(DonorStatement)
                 .values(donor_id=donor_id, month=month, issued_at=now)
@@ -76,14 +85,9 @@ async def issue_statements(db: Database, *, month: str, now: datetime) -> Issued
             if claimed.first() is None:
                 done.already_issued.append(donor_id)  # another instance issued it a moment ago
                 continue
-            donor = await session.get(Donor, donor_id)
-            assert donor is not None  # donors are never deleted
-            made = await donor_statement(session=session, donor=donor, month=month, now=now)
-            if not had_activity(made.totals):
-                continue  # nothing to account for: no row, no event
             emit(session, made, source=SOURCE)
             await session.commit()
-            done.issued.append(donor_id)
+        done.issued.append(donor_id)
     if done.issued:
         log.info("donor statements issued", extra={"month": month, "donors": done.issued})
     return done

@@ -122,10 +122,12 @@ async def _name_donors_and_programmes(session: AsyncSession, rows: list[dict[str
 async def donor_statement(
     *, session: AsyncSession, donor: Donor, month: str, now: datetime
 ) -> DonorStatementIssued:
-    """The donor's statement for ``month`` (ValueError for a malformed month), in one snapshot."""
+    """The donor's statement for ``month`` (ValueError for a malformed month).
+
+    The caller calls ``read_one_snapshot`` first, before its own reads (the donor), so all are one snapshot.
+    """
     period = statement.month_period(month)
     since = datetime.combine(period.start, datetime.min.time(), tzinfo=now.tzinfo)
-    await read_one_snapshot(session)
     # Only allocations with a stage on or after the month's first day can count in it.
     stages = (ALLOCATIONS.c.proposed_at, ALLOCATIONS.c.approved_at, ALLOCATIONS.c.dispatched_at)
     recent = sa.or_(*(column >= since for column in (*stages, ALLOCATIONS.c.delivered_at)))
