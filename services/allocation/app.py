@@ -6,11 +6,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
-from services.allocation.api import allocations, donors, lots, reports
+from services.allocation.api import allocations, donors, lots, reports, statements
 from services.allocation.continuation import continuation_job
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
 from services.allocation.ledger import StockConflict
+from services.allocation.reports.issuing import statement_job
 from services.allocation.settings import AllocationSettings, Policy
 from shared.admin import admin
 from shared.problems import problem_response
@@ -31,10 +32,15 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             donors.router,
             donors.programmes_router,
             reports.router,
+            statements.router,
             admin,
         ],
         subscriptions=consumers.subscriptions(policy),
-        jobs=[expiry_job(policy, settings.expiry), continuation_job(policy)],
+        jobs=[
+            expiry_job(policy, settings.expiry),
+            continuation_job(policy),
+            statement_job(settings.statements),
+        ],
     )
     app = create_service_app(definition, settings)
     app.state.allocation_policy = policy

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from services.allocation.domain import ALLOCATION_STATUSES, DONOR_KINDS
-from services.allocation.reports.models import ReportAllocation, ReportLot, ReportRequest  # noqa: F401
+from services.allocation.reports.models import DonorStatement, ReportAllocation, ReportLot, ReportRequest  # noqa: F401
 from shared.db import UTCDateTime, utcnow
 from shared.idempotency import IdempotencyRecord  # noqa: F401  (this service keeps idempotency keys)
 

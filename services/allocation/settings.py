@@ -20,6 +20,16 @@ class ExpirySettings(BaseSettings):
     interval_s: float = Field(30.0, gt=0, le=3600, validation_alias="PROPOSAL_EXPIRY_INTERVAL_S")
 
 
+class StatementSettings(BaseSettings):
+    """When the leading instance issues donors' monthly statements."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    interval_s: float = Field(3600.0, gt=0, le=86400, validation_alias="STATEMENT_CHECK_INTERVAL_S")
+    # After the 1st 00:00 UTC: lets the month's last events reach the reports' projection first.
+    delay_s: float = Field(3600.0, ge=0, le=7 * 86400, validation_alias="STATEMENT_DELAY_S")
+
+
 class AllocationSettings(ServiceSettings):
     """Settings of the allocation service."""
 
@@ -30,6 +40,7 @@ class AllocationSettings(ServiceSettings):
         72 * 3600, gt=0, validation_alias=AliasChoices("PROPOSAL_TTL_S", "PROPOSAL_TTL")
     )
     expiry: ExpirySettings = Field(default_factory=ExpirySettings)
+    statements: StatementSettings = Field(default_factory=StatementSettings)
     # Most unmet requests one re-match transaction takes; 0: the whole backlog in one transaction.
     rematch_slice_size: int = Field(2000, ge=0, validation_alias="REMATCH_SLICE_SIZE")
 

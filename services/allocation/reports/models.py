@@ -91,3 +91,13 @@ class ReportLot(SQLModel, table=True):
     registered_at: datetime | None = _at()
     withdrawn_at: datetime | None = _at()
     changed_at: datetime | None = _at()
+
+
+class DonorStatement(SQLModel, table=True):
+    """A donor's monthly statement that was issued: the key makes issuing it once safe with two instances."""
+
+    __tablename__ = "donor_statements"
+
+    donor_id: str = Field(primary_key=True, max_length=64)
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM, UTC
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -8,13 +8,15 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.models import Donor, Programme
-from services.allocation.reports import figures, stock_figures
+from services.allocation.reports import figures, statement, stock_figures
 from services.allocation.reports.figures import AllocationFacts, Filters, LotFacts, RequestFacts
 from services.allocation.reports.projection import ALLOCATIONS, LOTS, REQUESTS
 from shared.db import read_one_snapshot
+from shared.events.payloads import DonorStatementIssued
 
 REPORTS = ("unmet-need", "donor-fulfilment", "lead-times", "stock")
 T = TypeVar("T")
@@ -115,3 +117,39 @@ async def _name_donors_and_programmes(session: AsyncSession, rows: list[dict[str
         row["donor_name_uk"] = donor.name_uk if donor else None
         row["programme_name_en"] = programme.name_en if programme else None
         row["programme_name_uk"] = programme.name_uk if programme else None
+
+
+async def donor_statement(
+    *, session: AsyncSession, donor: Donor, month: str, now: datetime
+) -> DonorStatementIssued:
+    """The donor's statement for ``month`` (ValueError for a malformed month).
+
+    The caller calls ``read_one_snapshot`` first, before its own reads (the donor), so all are one snapshot.
+    """
+    period = statement.month_period(month)
+    since = datetime.combine(period.start, datetime.min.time(), tzinfo=now.tzinfo)
+    # Only allocations with a stage on or after the month's first day can count in it.
+    stages = (ALLOCATIONS.c.proposed_at, ALLOCATIONS.c.approved_at, ALLOCATIONS.c.dispatched_at)
+    recent = sa.or_(*(column >= since for column in (*stages, ALLOCATIONS.c.delivered_at)))
+    query = sa.select(ALLOCATIONS).where(ALLOCATIONS.c.donor_id == donor.id, recent)
+    allocations = await _facts(session, query, _allocation)
+    lots = await _facts(session, sa.select(LOTS).where(LOTS.c.donor_id == donor.id), _lot)
+    request_ids = {a.request_id for a in allocations if a.request_id is not None and a.delivered_at}
+    refs = await session.execute(
+        sa.select(REQUESTS.c.request_id, REQUESTS.c.ref).where(REQUESTS.c.request_id.in_(request_ids))
+    )
+    programmes = await session.execute(sa.select(Programme).where(col(Programme.donor_id) == donor.id))
+    names = statement.Names(
+        donor_en=donor.name_en,
+        donor_uk=donor.name_uk,
+        programmes={p.id: (p.name_en, p.name_uk) for p in programmes.scalars()},
+    )
+    return statement.statement(
+        donor_id=donor.id,
+        month=month,
+        names=names,
+        allocations=allocations,
+        lots={lot.lot_id: lot for lot in lots},
+        request_refs={row.request_id: row.ref for row in refs if row.ref is not None},
+        issued_at=now,
+    )
