@@ -41,6 +41,12 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 vidnova \
     && useradd --system --uid 10001 --gid vidnova --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin vidnova
+# Pango and DejaVu for WeasyPrint: the donor statement's PDF (shared/statement/), Latin and Cyrillic.
+# Versions are bookworm's, the base image's release.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       libpango-1.0-0=1.50.12+ds-1 libpangoft2-1.0-0=1.50.12+ds-1 fonts-dejavu-core=2.37-6 \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Numeric so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

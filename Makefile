@@ -10,7 +10,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 KAFKA  ?= embedded
 comma  := ,
 
-.PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres chromium screenshots
+.PHONY: run test lint fmt schemas clean bench fuzz chaos kafka-jars kafka-certs postgres chromium pdf-libs screenshots
 
 # $(call install,EXTRAS): the venv (created once) with the project editable and those extras.
 define install
@@ -33,7 +33,7 @@ $(BENCH_STAMP): pyproject.toml constraints.txt
 	$(call install,bench$(comma)embedded)
 
 # `make run KAFKA=apache` runs the stack on one local Apache Kafka node instead of the embedded Tansu.
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) pdf-libs
 	$(if $(filter apache,$(KAFKA)),$(MAKE) kafka-jars)
 	$(BIN)/vidnova up --kafka $(KAFKA)
 
@@ -41,7 +41,7 @@ run: $(RUN_STAMP)
 # its Maven Central jars and a local PostgreSQL, both brought up by the two targets below), then the
 # integration tests again on the embedded default: Tansu and SQLite files with their own driver.
 # CI sets VIDNOVA_REQUIRE_PRODUCTION_INFRA=1: there a missing Kafka or PostgreSQL fails the run.
-test: $(STAMP) lint kafka-jars postgres chromium
+test: $(STAMP) lint kafka-jars postgres chromium pdf-libs
 	$(BIN)/python -m pytest
 	VIDNOVA_REQUIRE_PRODUCTION_INFRA= TEST_BROKER=embedded TEST_DATABASE_URL=sqlite+aiosqlite:// \
 		$(BIN)/python -m pytest tests/integration
@@ -64,6 +64,14 @@ postgres:
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	fi
+
+# Debian's pango and DejaVu fonts for WeasyPrint (the donor statement's PDF, shared/statement/): installed
+# when missing and the user is root; elsewhere install libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pdf-libs:
+	@if ! dpkg -s $(PDF_LIBS) >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y $(PDF_LIBS) || { apt-get update && apt-get install -y $(PDF_LIBS); }; \
 	fi
 
 # PNGs of the console's pages (sign-in, inbox, homes, requests, stock, donor registry, reports, needs;
