@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ import aiosmtplib
 import httpx
 
 from services.notifications import webhooks
+from services.notifications.attachments import Attachment, AttachmentError, attachments_for
 from services.notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,11 @@ class Channel(Protocol):
     async def send(self, job: Job) -> int | None: ...
 
 
-def email_message(job: Job, *, sender: str) -> EmailMessage:
-    """A plain-text UTF-8 message; its Message-ID is stable across retries so receivers can dedupe."""
+def email_message(job: Job, *, sender: str, attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """A plain-text UTF-8 message, with its files if any (multipart/mixed then).
+
+    Its Message-ID is stable across retries so receivers can dedupe.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = job.target
@@ -71,8 +76,25 @@ def email_message(job: Job, *, sender: str) -> EmailMessage:
     message["X-Vidnova-Delivery"] = str(job.id)
     message["X-Vidnova-Event-Id"] = str(job.source_event_id)
     message.set_content(job.body)
-    message["Content-Language"] = job.locale  # after set_content, which replaces Content-* headers
+    for attachment in attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+        )
+    # Last: set_content replaces Content-* headers and add_attachment moves them to the text part.
+    message["Content-Language"] = job.locale
     return message
+
+
+async def compose_email(job: Job, *, sender: str) -> EmailMessage:
+    """The job's message with the files its event calls for, rendered now (a retry renders them again)."""
+    try:
+        attachments = await attachments_for(job.source_event_type, job.data, job.locale)
+    except AttachmentError as exc:
+        raise DeliveryError(str(exc), retryable=False) from exc
+    return email_message(job, sender=sender, attachments=attachments)
 
 
 class SmtpMailer:
@@ -85,9 +107,10 @@ class SmtpMailer:
     async def send(self, job: Job) -> int | None:
         s = self.settings
         implicit_tls = s.smtp_port == 465
+        message = await compose_email(job, sender=s.smtp_from)
         try:
             await aiosmtplib.send(
-                email_message(job, sender=s.smtp_from),
+                message,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,
@@ -114,7 +137,7 @@ class FileMailer:
         self.sender = sender
 
     async def send(self, job: Job) -> int | None:
-        message = email_message(job, sender=self.sender)
+        message = await compose_email(job, sender=self.sender)
         try:
             await asyncio.to_thread(self._write, job.id, message.as_bytes())
         except OSError as exc:
