@@ -6,8 +6,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -25,6 +24,7 @@ from services.notifications.settings import NotificationsSettings
 log = logging.getLogger(__name__)
 USER_AGENT = "Vidnova-Webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024
+RENDER_TIMEOUT_S = 120
 
 
 class DeliveryError(Exception):
@@ -53,6 +53,7 @@ class Job:
     source_event_type: str
     subject_id: str
     signing_key: str | None  # webhooks only
+    attachments: tuple[Attachment, ...] = ()  # e-mails only, rendered before the attempt (with_attachments)
 
 
 class Channel(Protocol):
@@ -61,8 +62,8 @@ class Channel(Protocol):
     async def send(self, job: Job) -> int | None: ...
 
 
-def email_message(job: Job, *, sender: str, attachments: Sequence[Attachment] = ()) -> EmailMessage:
-    """A plain-text UTF-8 message, with its files if any (multipart/mixed then).
+def email_message(job: Job, *, sender: str) -> EmailMessage:
+    """A plain-text UTF-8 message, with the job's files if any (multipart/mixed then).
 
     Its Message-ID is stable across retries so receivers can dedupe.
     """
@@ -76,7 +77,7 @@ def email_message(job: Job, *, sender: str, attachments: Sequence[Attachment] = 
     message["X-Vidnova-Delivery"] = str(job.id)
     message["X-Vidnova-Event-Id"] = str(job.source_event_id)
     message.set_content(job.body)
-    for attachment in attachments:
+    for attachment in job.attachments:
         message.add_attachment(
             attachment.content,
             maintype=attachment.maintype,
@@ -88,13 +89,25 @@ def email_message(job: Job, *, sender: str, attachments: Sequence[Attachment] = 
     return message
 
 
-async def compose_email(job: Job, *, sender: str) -> EmailMessage:
-    """The job's message with the files its event calls for, rendered now (a retry renders them again)."""
+async def with_attachments(job: Job) -> Job:
+    """The job with the files its e-mail carries, rendered now (each attempt renders them again).
+
+    Local work, bounded on its own: the attempt's timeout is for the receiver, and a statement's
+    first PDF in a fresh process (loading WeasyPrint and the fonts) takes a few seconds.
+    """
+    if job.channel != "email":
+        return job
     try:
-        attachments = await attachments_for(job.source_event_type, job.data, job.locale)
+        files = await asyncio.wait_for(
+            attachments_for(job.source_event_type, job.data, job.locale), RENDER_TIMEOUT_S
+        )
     except AttachmentError as exc:
         raise DeliveryError(str(exc), retryable=False) from exc
-    return email_message(job, sender=sender, attachments=attachments)
+    except TimeoutError as exc:
+        raise DeliveryError(
+            f"rendering the attachment took over {RENDER_TIMEOUT_S} s", retryable=True
+        ) from exc
+    return replace(job, attachments=tuple(files))
 
 
 class SmtpMailer:
@@ -107,10 +120,9 @@ class SmtpMailer:
     async def send(self, job: Job) -> int | None:
         s = self.settings
         implicit_tls = s.smtp_port == 465
-        message = await compose_email(job, sender=s.smtp_from)
         try:
             await aiosmtplib.send(
-                message,
+                email_message(job, sender=s.smtp_from),
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,
@@ -137,7 +149,7 @@ class FileMailer:
         self.sender = sender
 
     async def send(self, job: Job) -> int | None:
-        message = await compose_email(job, sender=self.sender)
+        message = email_message(job, sender=self.sender)
         try:
             await asyncio.to_thread(self._write, job.id, message.as_bytes())
         except OSError as exc:

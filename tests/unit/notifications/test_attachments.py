@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from services.notifications.attachments import Attachment, kept_data
-from services.notifications.channels import DeliveryError, Job, compose_email, email_message
+from services.notifications.channels import DeliveryError, Job, email_message, with_attachments
 from services.notifications.rendering import Locale, render
 from services.notifications.routing import notices_for
 from shared.events.envelope import CloudEvent, new_event
@@ -52,6 +52,11 @@ def parsed(message: EmailMessage) -> EmailMessage:
     return received
 
 
+async def sent(job: Job) -> EmailMessage:
+    """What the worker sends: the files rendered first, then the message built around them."""
+    return parsed(email_message(await with_attachments(job), sender=SENDER))
+
+
 def pdf_text(content: bytes) -> str:
     reader = PdfReader(io.BytesIO(content))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -73,7 +78,7 @@ async def test_the_statement_email_carries_its_pdf_in_the_subscribers_language(
 ) -> None:
     statement = donor_statement()
     event = new_event(statement, source="allocation")
-    message = parsed(await compose_email(job_for(event, statement, locale), sender=SENDER))
+    message = await sent(job_for(event, statement, locale))
 
     assert message["Subject"] == subject
     assert message["Content-Language"] == locale
@@ -97,7 +102,7 @@ async def test_other_emails_stay_a_single_plain_text_part() -> None:
     event = new_event(delivered, source="allocation")
     job = job_for(event, delivered, "en")
     assert job.data is None  # an e-mail without a file keeps no event data
-    message = parsed(await compose_email(job, sender=SENDER))
+    message = await sent(job)
     assert message.get_content_type() == "text/plain"
     assert list(message.iter_attachments()) == []
     assert message["Content-Language"] == "en"
@@ -118,19 +123,19 @@ async def test_a_statement_email_without_its_data_fails_for_good_instead_of_goin
     statement = donor_statement()
     event = new_event(statement, source="allocation")
     with pytest.raises(DeliveryError) as missing:
-        await compose_email(job_for(event, statement, "en", data=None), sender=SENDER)
+        await with_attachments(job_for(event, statement, "en", data=None))
     assert not missing.value.retryable
     with pytest.raises(DeliveryError) as unfit:
-        await compose_email(job_for(event, statement, "en", data={"donor_id": "jica"}), sender=SENDER)
+        await with_attachments(job_for(event, statement, "en", data={"donor_id": "jica"}))
     assert not unfit.value.retryable
 
 
 def test_the_text_part_and_the_language_survive_an_attachment() -> None:
     statement = donor_statement()
     event = new_event(statement, source="allocation")
-    job = job_for(event, statement, "uk")
     file = Attachment(filename="a.pdf", maintype="application", subtype="pdf", content=b"%PDF-1.7")
-    message = parsed(email_message(job, sender=SENDER, attachments=[file]))
+    job = job_for(event, statement, "uk", attachments=(file,))
+    message = parsed(email_message(job, sender=SENDER))
     assert message["Content-Language"] == "uk"
     assert message["Message-ID"] == f"<{job.id}@vidnova.notifications>"
     text = message.get_body(preferencelist=("plain",))
