@@ -39,7 +39,8 @@ def mails_about(mails: list[ReceivedMail], event: CloudEvent) -> int:
 async def test_a_donors_statement_is_emailed_with_its_pdf_to_each_subscriber_in_their_language(
     harness: Harness,
 ) -> None:
-    assert harness.mailbox is not None and harness.receiver is not None
+    assert harness.mailbox is not None
+    assert harness.receiver is not None
     tag = uuid.uuid4().hex[:8]
     donor, other = f"donor-{tag}", f"other-{tag}"
     en, uk, elsewhere = (f"{name}-{tag}@example.org" for name in ("grants", "hrants", "other"))
