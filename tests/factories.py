@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from shared.catalog import Category, LotSpecs, NumberAttribute, RequestSpecs, get_category
@@ -13,11 +14,17 @@ from shared.events.payloads import (
     AllocationDispatched,
     AllocationEvent,
     AllocationProposed,
+    DonorStatementIssued,
     Facility,
+    FacilityServed,
+    Money,
+    Period,
     RequestQuantities,
     RequestStatusChanged,
     RequestSubmitted,
     RequestWaitlisted,
+    StatementLine,
+    StatementTotals,
 )
 
 A = TypeVar("A", bound=AllocationEvent)
@@ -144,6 +151,50 @@ def account_link(event_class: type[L], **overrides: Any) -> L:
         "expires_at": datetime.now(UTC) + timedelta(hours=72),
     }
     return event_class(**{**fields, **overrides})
+
+
+def donor_statement(**overrides: Any) -> DonorStatementIssued:
+    """``donor.statement_issued``: JICA's November 2026, 21 units delivered to two facilities."""
+    fields: dict[str, Any] = {
+        "donor_id": "jica",
+        "donor_name_en": "JICA",
+        "donor_name_uk": "Японське агентство JICA",
+        "month": "2026-11",
+        "period": Period(start=date(2026, 11, 1), end=date(2026, 11, 30)),
+        "issued_at": datetime(2026, 12, 1, 0, 5, tzinfo=UTC),
+        "totals": StatementTotals(
+            proposed=30, approved=26, dispatched=24, delivered=21, rejected_on_receipt=3, facilities_served=2,
+            median_days_approval_to_delivery=4.5,
+            value_delivered=[
+                Money(currency="USD", amount=Decimal("84000.50")),
+                Money(currency="JPY", amount=Decimal("1200000")),
+            ],
+        ),
+        "lines": [
+            StatementLine(
+                region="UA-63", programme_id="jica-erp-2",
+                programme_name_en="Emergency Recovery Programme, phase 2",
+                programme_name_uk="Програма екстреного відновлення, фаза 2",
+                delivered=15, rejected_on_receipt=3, facilities_served=1,
+                value_delivered=[Money(currency="JPY", amount=Decimal("1200000"))],
+            ),
+            StatementLine(
+                region="UA-51", delivered=6, rejected_on_receipt=0, facilities_served=1,
+                value_delivered=[Money(currency="USD", amount=Decimal("84000.50"))],
+            ),
+        ],
+        "facilities": [
+            FacilityServed(
+                region="UA-63", settlement="Kharkiv", facility_name="Saltivka Water Pumping Station",
+                request_refs=["UA63-2026-000001"], categories=["generator"], units_received=15,
+            ),
+            FacilityServed(
+                region="UA-51", settlement="Odesa", facility_name="Odesa Regional Hospital",
+                request_refs=["UA51-2026-000009"], categories=["generator"], units_received=6,
+            ),
+        ],
+    }  # fmt: skip
+    return DonorStatementIssued(**{**fields, **overrides})
 
 
 def lot_body(**overrides: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -18,11 +18,13 @@ import aiosmtplib
 import httpx
 
 from services.notifications import webhooks
+from services.notifications.attachments import Attachment, AttachmentError, attachments_for
 from services.notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Vidnova-Webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024
+RENDER_TIMEOUT_S = 120
 
 
 class DeliveryError(Exception):
@@ -51,6 +53,7 @@ class Job:
     source_event_type: str
     subject_id: str
     signing_key: str | None  # webhooks only
+    attachments: tuple[Attachment, ...] = ()  # e-mails only, rendered before the attempt (with_attachments)
 
 
 class Channel(Protocol):
@@ -60,7 +63,10 @@ class Channel(Protocol):
 
 
 def email_message(job: Job, *, sender: str) -> EmailMessage:
-    """A plain-text UTF-8 message; its Message-ID is stable across retries so receivers can dedupe."""
+    """A plain-text UTF-8 message, with the job's files if any (multipart/mixed then).
+
+    Its Message-ID is stable across retries so receivers can dedupe.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = job.target
@@ -71,8 +77,37 @@ def email_message(job: Job, *, sender: str) -> EmailMessage:
     message["X-Vidnova-Delivery"] = str(job.id)
     message["X-Vidnova-Event-Id"] = str(job.source_event_id)
     message.set_content(job.body)
-    message["Content-Language"] = job.locale  # after set_content, which replaces Content-* headers
+    for attachment in job.attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+        )
+    # Last: set_content replaces Content-* headers and add_attachment moves them to the text part.
+    message["Content-Language"] = job.locale
     return message
+
+
+async def with_attachments(job: Job) -> Job:
+    """The job with the files its e-mail carries, rendered now (each attempt renders them again).
+
+    Local work, bounded on its own: the attempt's timeout is for the receiver, and a statement's
+    first PDF in a fresh process (loading WeasyPrint and the fonts) takes a few seconds.
+    """
+    if job.channel != "email":
+        return job
+    try:
+        files = await asyncio.wait_for(
+            attachments_for(job.source_event_type, job.data, job.locale), RENDER_TIMEOUT_S
+        )
+    except AttachmentError as exc:
+        raise DeliveryError(str(exc), retryable=False) from exc
+    except TimeoutError as exc:
+        raise DeliveryError(
+            f"rendering the attachment took over {RENDER_TIMEOUT_S} s", retryable=True
+        ) from exc
+    return replace(job, attachments=tuple(files))
 
 
 class SmtpMailer:

@@ -22,7 +22,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications import events
 from services.notifications.account_links import ERASED_BODY, holds_secret
-from services.notifications.channels import Channels, DeliveryError, Job, WebhookSender, build_email_channel
+from services.notifications.channels import (
+    Channels,
+    DeliveryError,
+    Job,
+    WebhookSender,
+    build_email_channel,
+    with_attachments,
+)
 from services.notifications.models import JOBS_QUEUED, Delivery, DeliveryAttempt, Subscription
 from services.notifications.retries import AttemptResult, NextStep, next_step
 from services.notifications.settings import DeliverySettings, NotificationsSettings
@@ -147,6 +154,7 @@ class DeliveryWorker:
         clock = time.perf_counter()
         timeout = self.tuning.attempt_timeout_s
         try:
+            job = await with_attachments(job)  # before the attempt's timeout, which is the receiver's
             status = await asyncio.wait_for(self.channels.for_job(job).send(job), timeout)
             result = AttemptResult(ok=True, response_status=status)
         except DeliveryError as exc:

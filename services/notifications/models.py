@@ -123,7 +123,8 @@ class Delivery(SQLModel, table=True):
     locale: str = Field(max_length=8)
     title: str = Field(max_length=300)
     body: str = Field(sa_column=Column(sa.Text(), nullable=False))
-    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # webhooks
+    # The event's data, for webhooks and for e-mails with a file (attachments.kept_data).
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default="pending", max_length=16)  # pending | delivered | failed | cancelled
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

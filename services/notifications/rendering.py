@@ -11,6 +11,7 @@ from importlib.resources import files
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
@@ -21,6 +22,8 @@ from shared.reasons import describe_reason
 
 Locale = Literal["en", "uk"]
 LOCALES: tuple[Locale, ...] = get_args(Locale)
+# Where a message is read: an e-mail may say what it has attached; the inbox and webhooks read the same text.
+Medium = Literal["inbox", "email"]
 DEFAULT_LOCALE: Locale = "en"
 TITLE_MAX = 300
 
@@ -33,10 +36,10 @@ class Message:
     body: str
 
 
-def render(notice: Notice, locale: Locale) -> Message:
-    """Render a notice in one language."""
+def render(notice: Notice, locale: Locale, *, medium: Medium = "inbox") -> Message:
+    """Render a notice in one language, for the inbox (and webhooks) or for an e-mail."""
     template = _environment().get_template(f"{locale}/{notice.template}.j2")
-    context = template.new_context({"p": notice.payload, "locale": locale})
+    context = template.new_context({"p": notice.payload, "locale": locale, "medium": medium})
     title = " ".join("".join(template.blocks["title"](context)).split())
     body = "".join(template.blocks["body"](context))
     return Message(title=title[:TITLE_MAX], body=_tidy(body))
@@ -156,6 +159,27 @@ def _date(context: Context, value: date) -> str:
 
 
 @pass_context
+def _month(context: Context, value: str) -> str:
+    """A ``YYYY-MM`` month by its name: "November 2026", "листопад 2026" (the template adds "року")."""
+    year, month = value.split("-")
+    return f"{_terms(_locale(context))['months'][int(month) - 1]} {year}"
+
+
+MONEY_FORMAT = "#,##0.00 ¤¤"
+
+
+@pass_context
+def _money(context: Context, sums: list[Any]) -> str:
+    """Sums in several currencies, in the locale's digits with ISO codes: "1 200 000 JPY; 15 000,00 EUR"."""
+    locale = _locale(context)
+    ordered = sorted(sums, key=lambda money: money.currency)
+    # The currency's own minor digits (none for JPY); the code, not a symbol, as the statement's PDF shows it.
+    return "; ".join(
+        format_currency(m.amount, m.currency, format=MONEY_FORMAT, locale=locale) for m in ordered
+    )
+
+
+@pass_context
 def _why(context: Context, payload: Any) -> str:
     """A proposal's "why this lot" in the notice's language (shared/reasons.py), as the console words it."""
     return describe_reason(payload.reason_facts, payload.reason, _locale(context))
@@ -193,5 +217,7 @@ def _environment() -> Environment:
         term=_term,
         date=_date,
         datetime=_datetime,
+        month=_month,
+        money=_money,
     )
     return environment

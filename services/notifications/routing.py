@@ -13,6 +13,7 @@ from shared.events.payloads import (
     AllocationDispatched,
     AllocationProposed,
     AllocationReleased,
+    DonorStatementIssued,
     Payload,
     RequestStatusChanged,
     RequestSubmitted,
@@ -60,6 +61,7 @@ RULES: tuple[Rule, ...] = (
     Rule(AllocationDispatched, "donor", "dispatch_recorded"),
     Rule(AllocationDelivered, "donor", "fulfilment_notice"),
     Rule(AllocationReleased, "donor", "allocation_released"),  # approved, then no longer needed
+    Rule(DonorStatementIssued, "donor", "monthly_statement"),  # e-mail attaches the PDF (attachments.py)
 )
 
 ROUTED_TYPES: tuple[type[Payload], ...] = tuple(dict.fromkeys(rule.event for rule in RULES))

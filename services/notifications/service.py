@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications.attachments import attaches_file, kept_data
 from services.notifications.models import (
     INBOX_WRITTEN,
     JOBS_QUEUED,
@@ -22,7 +23,7 @@ from services.notifications.models import (
     Notification,
     Subscription,
 )
-from services.notifications.rendering import Locale, Message, render_all
+from services.notifications.rendering import Locale, Message, render, render_all
 from services.notifications.routing import Notice, audience_of, event_names_for, kind_of, notices_for
 from services.notifications.schemas import SubscriptionCreate
 from services.notifications.settings import NotificationsSettings
@@ -66,7 +67,7 @@ async def record_notices(*, session: AsyncSession, consumed: Sequence[tuple[Payl
             attempts.append(_delivered_attempt(item["id"], now))
             for subscription in subscribers[notice.audience]:
                 if subscription.event_types is None or event_name in subscription.event_types:
-                    message = messages["uk" if subscription.locale == "uk" else "en"]
+                    message = _subscription_message(subscription, notice, messages, event)
                     deliveries.append(_queued_delivery(subscription, message, event, now))
     await connection.execute(NOTIFICATIONS.insert(), items)
     await connection.execute(DELIVERIES.insert(), deliveries)
@@ -160,9 +161,19 @@ def _queued_delivery(
         subscription_id=subscription.id,
         target=subscription.target,
         locale=subscription.locale,
-        data=event.data if subscription.channel == "webhook" else None,
+        data=kept_data(subscription.channel, event),
     )
     return row
+
+
+def _subscription_message(
+    subscription: Subscription, notice: Notice, messages: dict[Locale, Message], event: CloudEvent
+) -> Message:
+    """The notice in the subscription's language; an e-mail with a file attached says so (its own text)."""
+    locale: Locale = "uk" if subscription.locale == "uk" else "en"
+    if subscription.channel == "email" and attaches_file(event.type):
+        return render(notice, locale, medium="email")
+    return messages[locale]
 
 
 def _delivery_row(event: CloudEvent, message: Message, now: datetime) -> dict[str, Any]:

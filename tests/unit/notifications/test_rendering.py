@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifications.rendering import LOCALES, Locale, negotiate_locale, plural_index, render
+from services.notifications.rendering import LOCALES, Locale, Medium, negotiate_locale, plural_index, render
 from services.notifications.routing import RULES, Notice, Rule, notices_for
 from shared.events.payloads import (
     AllocationApproved,
@@ -16,9 +16,16 @@ from shared.events.payloads import (
     AllocationReleased,
     Payload,
     ReasonFacts,
+    StatementTotals,
 )
 from shared.reasons import describe_reason
-from tests.factories import allocation_event, request_status_changed, request_submitted, request_waitlisted
+from tests.factories import (
+    allocation_event,
+    donor_statement,
+    request_status_changed,
+    request_submitted,
+    request_waitlisted,
+)
 
 UK_UNITS = ("одиниця", "одиниці", "одиниць")
 
@@ -136,14 +143,51 @@ SAMPLES: list[Payload] = [
             AllocationDelivered, AllocationReleased,
         )
     ),
+    donor_statement(),
 ]  # fmt: skip
+
+
+def test_monthly_statement_in_ukrainian_names_the_month_and_sums_up_the_totals() -> None:
+    statement = notice(donor_statement(), "monthly_statement")
+    inbox = render(statement, "uk")
+    assert inbox.title == "Щомісячний звіт про виконання за листопад 2026 року: Японське агентство JICA"
+    assert inbox.body.splitlines()[:6] == [
+        "Звіт про виконання поставок за листопад 2026 року готовий.",
+        "Донор: Японське агентство JICA.",
+        "Доставлено: 21 одиниця.",
+        "Відхилено під час приймання: 3 одиниці.",
+        "Обслуговано закладів: 2.",
+        "Вартість доставленого: 1\xa0200\xa0000 JPY; 84\xa0000,50 USD.",
+    ]
+    assert "на сторінці «Звіти» в консолі" in inbox.body
+    assert "додано до листа" not in inbox.body
+    email = render(statement, "uk", medium="email")
+    assert email.title == inbox.title
+    assert "додано до листа у форматі PDF." in email.body  # noqa: RUF001
+    assert "«Звіти»" not in email.body
+
+
+def test_monthly_statement_in_english() -> None:
+    statement = notice(donor_statement(month="2026-01", donor_name_en="UNDP"), "monthly_statement")
+    inbox = render(statement, "en")
+    assert inbox.title == "Monthly fulfilment statement for January 2026: UNDP"
+    assert "Delivered: 21 units.\nRejected on receipt: 3 units.\nFacilities served: 2." in inbox.body
+    assert "Value delivered: 1,200,000 JPY; 84,000.50 USD." in inbox.body
+    assert "from the Reports page of the console." in inbox.body
+    assert "is attached as a PDF." in render(statement, "en", medium="email").body
+    nothing = render(notice(donor_statement(totals=StatementTotals(
+        proposed=0, approved=0, dispatched=0, delivered=0, rejected_on_receipt=0, facilities_served=0,
+    )), "monthly_statement"), "en")  # fmt: skip
+    assert "Delivered: 0 units." in nothing.body
+    assert "Value delivered" not in nothing.body
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.template)
 @pytest.mark.parametrize("locale", LOCALES)
-def test_every_rule_renders_a_one_line_title_and_a_body(rule: Rule, locale: Locale) -> None:
+@pytest.mark.parametrize("medium", ["inbox", "email"])
+def test_every_rule_renders_a_one_line_title_and_a_body(rule: Rule, locale: Locale, medium: Medium) -> None:
     payload = next(p for p in SAMPLES if isinstance(p, rule.event))
-    message = render(notice(payload, rule.template), locale)
+    message = render(notice(payload, rule.template), locale, medium=medium)
     assert message.title
     assert "\n" not in message.title
     assert len(message.title) <= 300

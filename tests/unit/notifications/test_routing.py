@@ -41,6 +41,7 @@ from shared.events.registry import EVENT_TYPES
 from tests.factories import (
     account_link,
     allocation_event,
+    donor_statement,
     request_status_changed,
     request_submitted,
     request_waitlisted,
@@ -140,6 +141,8 @@ TABLE: list[tuple[str, Payload, set[tuple[str, str]]]] = [
     ("donor updated", DonorUpdated(**DONOR, changed=["name_en"]), set()),
     ("programme registered", ProgrammeRegistered(**PROGRAMME), set()),
     ("programme updated", ProgrammeUpdated(**PROGRAMME, changed=["budget"]), set()),
+    # A donor's monthly statement goes to that donor (its e-mail subscribers get the PDF attached).
+    ("monthly statement", donor_statement(donor_id="undp"), {("donor:undp", "monthly_statement")}),
     ("notification delivered", NotificationDelivered(**OUTCOME), set()),
     ("notification failed", NotificationFailed(**OUTCOME, error="HTTP 500"), set()),
     # Account links go to the one person named in the event, never to an audience's inbox.
@@ -188,7 +191,7 @@ def test_each_caller_reads_the_inbox_of_its_role_and_scope(principal: Principal,
 def test_event_types_a_subscription_may_name_per_audience() -> None:
     assert event_names_for("donor") == [
         "allocation.proposed", "allocation.approved", "allocation.dispatched", "allocation.delivered",
-        "allocation.released",
+        "allocation.released", "donor.statement_issued",
     ]  # fmt: skip
     assert event_names_for("region") == ["request.status_changed", "allocation.dispatched"]
     assert event_names_for("coordinators") == [
