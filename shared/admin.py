@@ -15,14 +15,15 @@ from shared.actor import acting_as
 from shared.auth import Principal, require_roles
 from shared.dead_letters import DeadLetterStatus, list_dead_letters, open_dead_letter, resolve
 from shared.events.registry import MalformedEvent, UnknownEventType
+from shared.fields import IsoDateTime
 from shared.outbox import OutboxRecord
-from shared.problems import Problem, invalid_field, problem_responses
+from shared.problems import Problem, invalid_field, problem_responses, reject_unknown_query
 from shared.redaction import describe_error
 from shared.service import RuntimeDep, SessionDep
 
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 Limit = Annotated[int, Query(ge=1, le=200)]
-admin = APIRouter(prefix="/v1/admin", tags=["operations"])
+admin = APIRouter(prefix="/v1/admin", tags=["operations"], dependencies=[Depends(reject_unknown_query)])
 
 
 class DeadLetterOut(BaseModel):
@@ -154,8 +155,8 @@ async def get_outbox(
         str | None,
         Query(max_length=120, pattern=r"^[a-z0-9._-]+$", description="e.g. vidnova.request.submitted.v1"),
     ] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     published: bool | None = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,

@@ -222,5 +222,17 @@ async def test_admins_see_the_outbox_filtered_by_type_and_time(stack: ServiceSta
         assert all(i["event_type"] == submitted_type for i in items)
         later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
         assert (await ops.get("/v1/admin/outbox", params={"since": later})).json()["items"] == []
+        # "-189" is not read as a Unix time; "publishd" is a typo, not ignored
+        for bad in (
+            {"since": "-189"},
+            {"until": "yesterday"},
+            {"publishd": "true"},
+        ):  # not a Unix time; a typo
+            refused = await ops.get("/v1/admin/outbox", params=bad)
+            assert refused.status_code == 422, refused.text
+            assert [e["field"] for e in refused.json()["errors"]] == [f"query.{next(iter(bad))}"]
+        twice = await ops.get("/v1/admin/outbox", params=[("published", "true"), ("published", "false")])
+        assert twice.status_code == 422
+        assert "given more than once" in twice.text
     async with stack.client("requests", "coordinator") as coordinator:
         assert (await coordinator.get("/v1/admin/outbox")).status_code == 403

@@ -128,7 +128,10 @@ async def statement_file(
         raise HTTPException(400)
     try:
         answer = await clients_of(request).allocation.report_file(
-            visitor.caller(), "donor-statement", {"donor": donor, "month": month}, "pdf"
+            visitor.caller(),
+            "donor-statement",
+            {"donor": donor, "month": month, "lang": visitor.locale},
+            "pdf",
         )
     except ServiceRefused as exc:
         if exc.status == 403:

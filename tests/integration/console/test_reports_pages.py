@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import httpx
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from services.console import accounts
 from services.console.app import create_app
@@ -209,6 +211,18 @@ async def test_donor_and_programme_filters_offer_the_registry_by_name_and_a_stat
         assert f'<option value="{donor_id}" selected>Kyushu Relief</option>' in statement
         bad_month = await client.get("/reports/statement", params={"donor": donor_id, "month": "2026-13"})
         assert bad_month.status_code == 400
+        this_month = datetime.now(UTC).strftime("%Y-%m")
+        pdf = await client.get("/reports/statement", params={"donor": donor_id, "month": this_month})
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.headers["content-type"] == "application/pdf"
+        expected = f'attachment; filename="vidnova-statement-{donor_id}-{this_month}.pdf"'
+        assert pdf.headers["content-disposition"] == expected
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Kyushu Relief" in text  # English: the coordinator's page language
+        unknown = await client.get(
+            "/reports/statement", params={"donor": "no-such-donor", "month": this_month}
+        )
+        assert unknown.status_code == 404
     async with _signed_in(stack, "donor", donor_id=donor_id) as client:
         html = (await client.get("/reports", params={"report": "donor-fulfilment"})).text
         assert 'id="f-donor"' not in html  # a donor's figures are their own
@@ -218,3 +232,8 @@ async def test_donor_and_programme_filters_offer_the_registry_by_name_and_a_stat
         assert "(to date)" in statement  # this month is offered, month to date
         unmet = (await client.get("/reports", params={"report": "unmet-need"})).text
         assert 'id="statement-heading"' not in unmet
+        other = await client.get("/reports/statement", params={"donor": "jica", "month": this_month})
+        assert other.status_code == 200  # the donor's own statement whatever the query names
+        assert other.headers["content-disposition"].endswith(
+            f'"vidnova-statement-{donor_id}-{this_month}.pdf"'
+        )

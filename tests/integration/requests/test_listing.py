@@ -134,13 +134,14 @@ async def test_donors_cannot_list_or_read_requests(stack: ServiceStack) -> None:
         ({"limit": 0}, "query.limit"),
         ({"cursor": "not-a-cursor"}, "query.cursor"),
         ({"regoin": "UA-63"}, "query.regoin"),  # a typo must not silently list every region
+        ([("status", "submitted"), ("status", "closed")], "query.status"),  # one value: not the last one
         ({"cursor": "MjAyNi0wMS0wMVQwMDowMDowMHwxMjM="}, "query.cursor"),  # decodes, but not to (time, id)
         ({"q": "x" * 101}, "query.q"),
         ({"ref": "UA63-2026-" + "0" * 30}, "query.ref"),
     ],
 )
 async def test_invalid_filter_is_422_naming_it(
-    stack: ServiceStack, params: dict[str, Any], field: str
+    stack: ServiceStack, params: dict[str, Any] | list[tuple[str, str]], field: str
 ) -> None:
     async with stack.client("requests", "coordinator") as client:
         response = await client.get("/v1/requests", params=params)
