@@ -95,9 +95,8 @@ class CategoryBook:
     ) -> tuple[NDArray[np.int64], list[Proposal]]:
         """Each served demand's units from the lots its class claimed; the proposals' ranks and the proposals.
 
-        A class's pieces go to its demands in order of service: first the lots available by the
-        needed_by of its first served demand, each group nearest first, then earliest available.
-        Proposals come in order of service, each demand's nearest lot first.
+        A class's pieces go to its demands earliest available to earliest needed, nearest first
+        where that does not matter. Proposals come in order of service, each demand's nearest lot first.
         """
         stock = self.stock
         chosen = np.flatnonzero(served)
@@ -106,17 +105,19 @@ class CategoryBook:
         columns = self.columns
         needed_by = columns.needed_by[self.rows[chosen]]
         chosen_class = self.class_of[chosen]
-        # Class of each served demand, grouped: stable, so each class's demands stay in order of service.
-        by_class = np.argsort(chosen_class, kind="stable")
-        # The needed_by of each class's first served demand (only classes with budget claim stock).
-        first_served = np.zeros(len(self.row_of_class), dtype=np.int64)
-        served_classes, first = np.unique(chosen_class, return_index=True)
-        first_served[served_classes] = needed_by[first]
+        # Served demands grouped by class, each class's by needed_by (then in order of service), and
+        # its pieces by when they are available: pairing both in that order serves the most units in
+        # time. Pieces available before the class's earliest needed_by are in time for all of its
+        # demands: among those the nearest go first.
+        by_class = np.lexsort((needed_by, chosen_class))
+        earliest = np.zeros(len(self.row_of_class), dtype=np.int64)
+        served_classes, first = np.unique(chosen_class[by_class], return_index=True)
+        earliest[served_classes] = needed_by[by_class[first]]
         owner, lots, units = stock.cut(stock.claim(budget, self.row_of_class))
         rows = np.asarray(self.row_of_class, dtype=np.intp)[owner]
         lot_km = stock.km[rows, stock.shelf_column[stock.shelf_of[lots]]]
-        late = self.ready[lots] > first_served[owner]
-        order = np.lexsort((lots, self.ready[lots], lot_km, late, owner))
+        available = np.maximum(self.ready[lots], earliest[owner])
+        order = np.lexsort((lots, lot_km, available, owner))
         piece, demand, taken = split(
             owner[order], units[order], chosen_class[by_class], served[chosen][by_class]
         )
