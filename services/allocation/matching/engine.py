@@ -9,9 +9,9 @@ with exchanges in the order of service gives it — demand units form a transver
 that is exact: no allocation serves more priority-weighted units, for any weights that decrease
 with priority, and within a priority earlier-ranked demands come first — but it is found by one
 min-cost flow over classes and lot types (`exchange`). Each class then claims its units from the
-nearest shelves of the lot types the flow gave it, and hands them to its demands in order of
-service (`stock`, `market`). The demands are read once into columns: no step loops over them in
-Python but that read and the making of the proposals.
+nearest shelves of the lot types the flow gave it and hands them to its demands by prefix sums,
+earliest available to earliest needed (`stock`, `market`). The demands are read once into
+columns: no step loops over them in Python but that read and the making of the proposals.
 """
 
 from __future__ import annotations
@@ -145,13 +145,6 @@ def _codes(values: Sequence[Hashable]) -> NDArray[np.int64]:
     """Each value's number, in order of first appearance."""
     index = {value: i for i, value in enumerate(dict.fromkeys(values))}
     return np.fromiter(map(index.__getitem__, values), np.int64, len(values))
-
-
-def in_order_of_service(demands: list[Demand]) -> list[Demand]:
-    """The demands sorted by `service_order`."""
-    if not demands:
-        return []
-    return list(map(demands.__getitem__, read_columns(demands).row.tolist()))
 
 
 def _instant(at: datetime) -> float:

@@ -95,11 +95,12 @@ class Shelves:
         left = self.shelf_free.tolist()
         starts, totals = self.shelf_start.tolist(), self.shelf_free.tolist()
         claims: list[tuple[int, int, int]] = []
+        nearest = [self.nearest(row) for row in range(self.km.shape[0])]
         classes, types = np.nonzero(budget)
         for c, t, units in zip(
             classes.tolist(), types.tolist(), budget[classes, types].tolist(), strict=True
         ):
-            for shelf in self.nearest(row_of_class[c])[t]:
+            for shelf in nearest[row_of_class[c]][t]:
                 free = left[shelf]
                 if free:
                     taken = units if units < free else free
