@@ -66,7 +66,8 @@ chromium:
 		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 	fi
 
-# PNGs of the console's sign-in page, inbox and each role's home (Ukrainian and English, desktop and 360 px) in docs/screenshots/.
+# PNGs of the console's pages (sign-in, inbox, homes, requests, stock, donor registry, reports, needs;
+# Ukrainian and English, desktop and 360 px) in docs/screenshots/.
 screenshots: $(STAMP) chromium
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 

@@ -191,6 +191,10 @@ class IdempotentConsumer:
         if run:
             await self._handle_run(tp, run)
 
+    def _count(self, event_type: str, outcome: str) -> None:
+        """One event handled (or ignored) by this group, for ``vidnova_events_consumed_total``."""
+        EVENTS_CONSUMED.labels(self.service, self.subscription.group, event_type, outcome).inc()
+
     def _owns(self, tp: TopicPartition) -> bool:
         return (
             not self._stopping.is_set() and self._consumer is not None and tp in self._consumer.assignment()
@@ -204,7 +208,7 @@ class IdempotentConsumer:
             return exc
         handler = self.handlers.get(event.type)
         if handler is None:
-            EVENTS_CONSUMED.labels(self.service, event.type, "ignored").inc()
+            self._count(event.type, "ignored")
             return None
         return ConsumedEvent(record, event, payload, handler, self.batch_handlers.get(event.type))
 
@@ -222,7 +226,7 @@ class IdempotentConsumer:
                 )
             else:
                 for consumed, outcome in zip(run, outcomes, strict=True):
-                    EVENTS_CONSUMED.labels(self.service, consumed.event.type, outcome).inc()
+                    self._count(consumed.event.type, outcome)
                 self._done[tp] = run[-1].record.offset + 1
                 return True
         for consumed in run:
@@ -323,7 +327,7 @@ class IdempotentConsumer:
                 await wait_or_stop(self._stopping, self.backoff(failures))
             else:
                 HANDLER_LATENCY.labels(self.service, event.type).observe(time.perf_counter() - started)
-                EVENTS_CONSUMED.labels(self.service, event.type, outcome).inc()
+                self._count(event.type, outcome)
                 return True
         return False
 

@@ -33,9 +33,10 @@ def _printable(value: str) -> str:
 
 
 def _iso_date_text(value: object) -> object:
-    # JSON has no date type: only an ISO 8601 string is a date (pydantic alone would take 0 as 1970-01-01).
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date string, e.g. 2026-12-31")  # noqa: TRY004 (422, not 500)
+    # JSON has no date type: only an ISO 8601 string is a date. Pydantic alone would take 0, or the query
+    # text "0.0", as the Unix timestamp 1970-01-01.
+    if not isinstance(value, str) or _NUMBER.fullmatch(value.strip()):
+        raise ValueError("must be an ISO 8601 date string, e.g. 2026-12-31")
     return value
 
 

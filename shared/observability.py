@@ -25,7 +25,9 @@ HTTP_LATENCY = Histogram(
 EVENTS_PUBLISHED = Counter("vidnova_outbox_published_total", "Outbox events published", ["service"])
 OUTBOX_PENDING = Gauge("vidnova_outbox_pending", "Outbox rows not yet published", ["service"])
 EVENTS_CONSUMED = Counter(
-    "vidnova_events_consumed_total", "Events handled by consumers", ["service", "type", "outcome"]
+    "vidnova_events_consumed_total",
+    "Events handled by consumers, by consumer group (a service may read one event in several groups)",
+    ["service", "group", "type", "outcome"],
 )
 EVENTS_DEAD_LETTERED = Counter(
     "vidnova_events_dead_lettered_total", "Messages sent to a dead-letter topic", ["service", "topic"]

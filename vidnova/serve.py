@@ -33,6 +33,9 @@ def build_app(name: ServiceName, settings: ServiceSettings | None = None) -> Fas
     return app
 
 
+SERVER_KEEP_ALIVE_S = 75
+
+
 def serve(name: ServiceName) -> None:
     """Serve until SIGTERM/SIGINT; uvicorn then runs the lifespan shutdown, which drains and commits."""
     settings = settings_for(name)
@@ -45,4 +48,8 @@ def serve(name: ServiceName) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        # Idle connections stay open longer than any client of ours keeps them (the console: 30 s). With
+        # uvicorn's 5 s, equal to httpx's default, a client could reuse a connection the server was closing
+        # that instant and get "Server disconnected" (the console then called the service unavailable).
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
     )

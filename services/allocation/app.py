@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.allocation import consumers
-from services.allocation.api import allocations, donors, lots
+from services.allocation.api import allocations, donors, lots, reports
 from services.allocation.continuation import continuation_job
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import expiry_job
@@ -30,9 +30,10 @@ def create_app(settings: AllocationSettings | None = None) -> FastAPI:
             allocations.matching_router,
             donors.router,
             donors.programmes_router,
+            reports.router,
             admin,
         ],
-        subscriptions=[consumers.subscription(policy)],
+        subscriptions=consumers.subscriptions(policy),
         jobs=[expiry_job(policy, settings.expiry), continuation_job(policy)],
     )
     app = create_service_app(definition, settings)

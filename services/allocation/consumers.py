@@ -1,14 +1,39 @@
-"""Events the allocation service consumes: demand from the requests service."""
+"""Events the allocation service consumes: demand from the requests service; every stream, for reports."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import demands
+from services.allocation.reports import projection
 from services.allocation.settings import Policy
 from shared.consumer import Handler, Subscription
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import Payload, RequestCancelled, RequestSubmitted, RequestUpdated
+from shared.events.payloads import (
+    AllocationApproved,
+    AllocationDelivered,
+    AllocationDispatched,
+    AllocationExpired,
+    AllocationProposed,
+    AllocationRejected,
+    AllocationReleased,
+    InventoryAdjusted,
+    InventoryRegistered,
+    InventoryWithdrawn,
+    Payload,
+    RequestCancelled,
+    RequestStatusChanged,
+    RequestSubmitted,
+    RequestUpdated,
+    RequestWaitlisted,
+)
+
+REPORTS_GROUP = "allocation-reports"
+
+
+def subscriptions(policy: Policy) -> list[Subscription]:
+    """Every consumer group of the service: matching's, and the reports' projection."""
+    return [subscription(policy), reports_subscription()]
 
 
 def subscription(policy: Policy) -> Subscription:
@@ -38,3 +63,31 @@ def subscription(policy: Policy) -> Subscription:
         RequestCancelled: on_request_cancelled,
     }
     return Subscription(group="allocation", streams=("requests",), handlers=handlers)
+
+
+def reports_subscription() -> Subscription:
+    """The ``allocation-reports`` group: the reports' projection, apart so report load never delays matching.
+
+    Its own group has its own offsets and processed events: resetting them replays the topics and
+    rebuilds the projection without touching matching.
+    """
+    handlers: dict[type[Payload], Handler] = {
+        RequestSubmitted: projection.request_submitted,
+        RequestUpdated: projection.request_updated,
+        RequestStatusChanged: projection.request_status_changed,
+        RequestCancelled: projection.request_cancelled,
+        RequestWaitlisted: projection.request_waitlisted,
+        InventoryRegistered: projection.inventory_registered,
+        InventoryAdjusted: projection.inventory_adjusted,
+        InventoryWithdrawn: projection.inventory_withdrawn,
+        AllocationProposed: projection.allocation_proposed,
+        AllocationApproved: projection.allocation_approved,
+        AllocationRejected: projection.allocation_rejected,
+        AllocationExpired: projection.allocation_expired,
+        AllocationReleased: projection.allocation_released,
+        AllocationDispatched: projection.allocation_dispatched,
+        AllocationDelivered: projection.allocation_delivered,
+    }
+    return Subscription(
+        group=REPORTS_GROUP, streams=("requests", "inventory", "allocations"), handlers=handlers
+    )

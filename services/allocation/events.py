@@ -11,6 +11,14 @@ SOURCE = "allocation"
 _Event = TypeVar("_Event", bound=p.AllocationEvent)
 
 
+def donor_names(donor: Donor | None) -> dict[str, str | None]:
+    """``donor_name_en`` and ``donor_name_uk`` of a registered donor; both None for an unregistered id."""
+    return {
+        "donor_name_en": donor.name_en if donor is not None else None,
+        "donor_name_uk": donor.name_uk if donor is not None else None,
+    }
+
+
 def allocation_event(
     kind: type[_Event], allocation: Allocation, demand: Demand, donor: Donor | None, **details: Any
 ) -> _Event:
@@ -25,8 +33,7 @@ def allocation_event(
             "request_ref": demand.ref,
             "lot_id": allocation.lot_id,
             "donor_id": allocation.donor_id,
-            "donor_name_en": donor.name_en if donor is not None else None,
-            "donor_name_uk": donor.name_uk if donor is not None else None,
+            **donor_names(donor),
             "region": allocation.region,
             "settlement": demand.settlement,
             "facility": {"name": demand.facility_name, "kind": demand.facility_kind},

@@ -172,6 +172,7 @@ async def list_lots(
     donor_id: str | None,
     category: str | None,
     region: str | None,
+    programme_id: str | None,
     status: str | None,
     available: bool | None,
     limit: int,
@@ -185,7 +186,11 @@ async def list_lots(
     donor_id = principal.listing_donor(donor_id, of="lots")
     statement = select(Lot)
     statement = where_equal(
-        statement, (Lot.donor_id, donor_id), (Lot.category, category), (Lot.location_region, region)
+        statement,
+        (Lot.donor_id, donor_id),
+        (Lot.category, category),
+        (Lot.location_region, region),
+        (Lot.programme_id, programme_id),
     )
     if status is not None:
         statement = statement.where(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from services.allocation.domain import ALLOCATION_STATUSES, DONOR_KINDS
+from services.allocation.reports.models import ReportAllocation, ReportLot, ReportRequest  # noqa: F401
 from shared.db import UTCDateTime, utcnow
 from shared.idempotency import IdempotencyRecord  # noqa: F401  (this service keeps idempotency keys)
 
@@ -138,6 +139,8 @@ class Allocation(SQLModel, table=True):
     quantity: int
     status: str = Field(default="proposed", max_length=16)
     reason: str = Field(sa_column=Column(sa.Text(), nullable=False))
+    # The facts behind `reason` (`ReasonFacts`), for wording it in other languages; null in older rows.
+    reason_facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -17,7 +17,7 @@ request waits for its end (``backlog``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -321,6 +321,7 @@ def _record(
             quantity=proposal.quantity,
             status="proposed",
             reason=proposal.reason.describe(),
+            reason_facts=asdict(proposal.reason),
             created_at=now,
             updated_at=now,
             expires_at=now + policy.proposal_ttl,
@@ -332,6 +333,7 @@ def _record(
             demand,
             donors.get(lot.donor_id),
             reason=allocation.reason,
+            reason_facts=allocation.reason_facts,
             expires_at=allocation.expires_at,
         )
         emit(session, payload, source=SOURCE, caused_by=cause, actor=matching_actor())

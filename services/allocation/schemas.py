@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from services.allocation.domain import AllocationStatus, DonorKind
-from shared.events.payloads import FacilityKind, Priority
+from shared.events.payloads import FacilityKind, Priority, ReasonFacts
 from shared.fields import (
     REGION_CODES,
     CategoryName,
@@ -120,6 +120,8 @@ class LotOut(BaseModel):
 
     id: UUID
     donor_id: str
+    donor_name_en: str | None = Field(description="The registered donor's name; null when not registered")
+    donor_name_uk: str | None = Field(description="The registered donor's Ukrainian name, or null")
     category: str
     specs: dict[str, Any]
     quantity: int
@@ -156,13 +158,18 @@ class AllocationOut(BaseModel):
     priority: Priority = Field(description="The request's priority (the approvals queue orders by it)")
     lot_id: UUID
     donor_id: str
+    donor_name_en: str | None = Field(description="The registered donor's name; null when not registered")
+    donor_name_uk: str | None = Field(description="The registered donor's Ukrainian name, or null")
     region: str
     settlement: str
     facility: FacilityOut
     category: str
     quantity: int
     status: AllocationStatus
-    reason: str
+    reason: str = Field(description="Why this lot, in English")
+    reason_facts: ReasonFacts | None = Field(
+        default=None, description="The facts behind `reason`, to word it in any language (null in older rows)"
+    )
     proposed_at: datetime
     expires_at: datetime
     updated_at: datetime

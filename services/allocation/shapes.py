@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
+from services.allocation.events import donor_names
 from services.allocation.models import Allocation, Demand, Donor, Lot, Programme
 from services.allocation.schemas import (
     AllocationOut,
@@ -32,12 +33,13 @@ async def get_policy(request: Request) -> Policy:
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
-def lot_out(lot: Lot) -> LotOut:
-    """The public shape of a lot."""
+def lot_out(lot: Lot, donor: Donor | None) -> LotOut:
+    """The public shape of a lot; ``donor`` is its registered donor (None when the id is not registered)."""
     status: Literal["active", "withdrawn"] = "withdrawn" if lot.withdrawn_at is not None else "active"
     return LotOut(
         id=lot.id,
         donor_id=lot.donor_id,
+        **donor_names(donor),
         category=lot.category,
         specs=lot.specs,
         quantity=lot.quantity,
@@ -64,11 +66,12 @@ def lot_out(lot: Lot) -> LotOut:
     )
 
 
-def allocation_out(allocation: Allocation, demand: Demand) -> AllocationOut:
-    """The public shape of an allocation, with the request it serves."""
+def allocation_out(allocation: Allocation, demand: Demand, donor: Donor | None) -> AllocationOut:
+    """The public shape of an allocation, with the request it serves and its donor's names."""
     return AllocationOut.model_validate(
         {
             **allocation.model_dump(exclude={"created_at"}),
+            **donor_names(donor),
             "proposed_at": allocation.created_at,
             "request_ref": demand.ref,
             "priority": demand.priority,

@@ -17,9 +17,11 @@ from services.console.api import (
     admin,
     allocations,
     approvals,
+    donors,
     inbox,
     lots,
     oidc,
+    reports,
     request_detail,
     requests,
     sign_in,
@@ -42,7 +44,7 @@ DEFINITION = ServiceDefinition(
     routers=[
         *(sign_in.router, oidc.router, account.router, inbox.router, admin.router),
         *(requests.router, request_detail.router, subscriptions.router),
-        *(approvals.router, lots.router, allocations.router),
+        *(approvals.router, lots.router, allocations.router, donors.router, reports.router),
     ],
 )
 
@@ -57,7 +59,9 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.upstream_timeout_s)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # Idle connections are dropped well before the services close them (vidnova.serve: 75 s), so a
+        # reused connection is never one the server is closing at that moment.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
         async with service_lifespan(app), httpx.AsyncClient(timeout=timeout, limits=limits) as http:
             app.state.clients = service_clients(
                 http=http,

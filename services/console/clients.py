@@ -10,7 +10,15 @@ from uuid import UUID
 
 import httpx
 
-from services.console.schemas import Allocation, Lot, Notification, RequestView, Subscription
+from services.console.schemas import (
+    Allocation,
+    Donor,
+    Lot,
+    Notification,
+    Programme,
+    RequestView,
+    Subscription,
+)
 from shared.auth import Role, mint_token
 
 UpstreamName = Literal["requests", "allocation", "notifications"]
@@ -86,6 +94,13 @@ class ServiceClient:
         self, method: str, path: str, caller: Caller, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Any:
         """The JSON answer of one call; ServiceUnavailable or ServiceRefused when it fails."""
+        response = await self.send(method, path, caller, headers=headers, **kwargs)
+        return response.json() if response.content else None
+
+    async def send(
+        self, method: str, path: str, caller: Caller, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer of one call as it came (a download's bytes); failures as for ``call``."""
         try:
             response = await self.http.request(
                 method, self.base_url + path, headers={**self.headers(caller), **(headers or {})}, **kwargs
@@ -99,7 +114,7 @@ class ServiceClient:
             detail = problem.get("detail", "") if problem else response.text[:200]
             errors = problem.get("errors") if isinstance(problem.get("errors"), list) else None
             raise ServiceRefused(self.name, response.status_code, str(detail), errors)
-        return response.json() if response.content else None
+        return response
 
 
 class NotificationsClient(ServiceClient):
@@ -218,6 +233,46 @@ class AllocationClient(ServiceClient):
         """``approve``, ``reject`` {reason}, ``dispatch`` {waybill, carrier, ...} or ``deliver`` {...}."""
         path = f"/v1/allocations/{allocation_id}/{step}"
         return Allocation.model_validate(await self.call("POST", path, caller, json=body))
+
+    async def donors(self, caller: Caller) -> list[Donor]:
+        body = await self.call("GET", "/v1/donors", caller, params={"limit": 200})
+        return [Donor.model_validate(item) for item in body["items"]]
+
+    async def donor(self, caller: Caller, donor_id: str) -> Donor:
+        return Donor.model_validate(await self.call("GET", f"/v1/donors/{donor_id}", caller))
+
+    async def register_donor(self, caller: Caller, body: dict[str, Any], *, idempotency_key: str) -> Donor:
+        """Register once per key, like lots."""
+        headers = {"Idempotency-Key": idempotency_key}
+        return Donor.model_validate(await self.call("POST", "/v1/donors", caller, json=body, headers=headers))
+
+    async def update_donor(self, caller: Caller, donor_id: str, body: dict[str, Any]) -> Donor:
+        return Donor.model_validate(await self.call("PATCH", f"/v1/donors/{donor_id}", caller, json=body))
+
+    async def programmes(self, caller: Caller, **filters: str) -> list[Programme]:
+        body = await self.call("GET", "/v1/programmes", caller, params={"limit": 200, **filters})
+        return [Programme.model_validate(item) for item in body["items"]]
+
+    async def programme(self, caller: Caller, programme_id: str) -> Programme:
+        return Programme.model_validate(await self.call("GET", f"/v1/programmes/{programme_id}", caller))
+
+    async def register_programme(
+        self, caller: Caller, body: dict[str, Any], *, idempotency_key: str
+    ) -> Programme:
+        headers = {"Idempotency-Key": idempotency_key}
+        answer = await self.call("POST", "/v1/programmes", caller, json=body, headers=headers)
+        return Programme.model_validate(answer)
+
+    async def report(self, caller: Caller, name: str, filters: dict[str, str]) -> dict[str, Any]:
+        """One report as JSON: ``{"report", "generated_at", "filters", "items"}`` (docs/allocation.md)."""
+        body: dict[str, Any] = await self.call("GET", f"/v1/reports/{name}", caller, params=filters)
+        return body
+
+    async def report_file(
+        self, caller: Caller, name: str, filters: dict[str, str], fmt: str
+    ) -> httpx.Response:
+        """One report as the service exports it (``csv`` or ``xlsx``), bytes and headers as they came."""
+        return await self.send("GET", f"/v1/reports/{name}", caller, params={**filters, "format": fmt})
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,16 @@ def field_hint(api_message: str, *, catalog_value: bool, hint: str | None = None
     return hint or FIELD_INVALID
 
 
+def name_in(item: object, locale: str, *, of: str = "") -> str:
+    """A registry entry's name in the page's language, or its id when it has none.
+
+    ``of="donor"`` reads ``donor_name_uk`` / ``donor_name_en`` / ``donor_id`` (lots, allocations); the default
+    reads ``name_uk`` / ``name_en`` / ``id`` (donors, programmes)."""
+    prefix = f"{of}_" if of else ""
+    name = getattr(item, f"{prefix}name_{'uk' if locale == 'uk' else 'en'}", None)
+    return str(name or getattr(item, f"{prefix}id"))
+
+
 ROLE_LABELS: dict[str, str] = {
     "region_admin": N_("Region administrator"),
     "coordinator": N_("Coordinator"),
@@ -157,6 +167,8 @@ def navigation_for(role: str) -> tuple[NavigationItem, ...]:
     if role in ("region_admin", "coordinator", "admin"):
         items.append(NavigationItem("/requests", N_("Requests")))
     items += stock_navigation_for(role)
+    items += [NavigationItem("/needs", N_("Needs"))] if role == "donor" else []
+    items.append(NavigationItem("/reports", N_("Reports")))
     if role == "admin":
         items += [
             NavigationItem("/admin/accounts", N_("Accounts")),
@@ -168,9 +180,12 @@ def navigation_for(role: str) -> tuple[NavigationItem, ...]:
 
 
 def stock_navigation_for(role: str) -> list[NavigationItem]:
-    """The stock pages a role reaches: approvals (coordinators), lots (donors, coordinators), allocations."""
+    """The stock pages a role reaches: approvals (coordinators), lots (donors, coordinators), allocations,
+    the donor registry (coordinators)."""
     items = [NavigationItem("/approvals", N_("Approvals"))] if role in ("coordinator", "admin") else []
     if role in ("donor", "coordinator", "admin"):
         items.append(NavigationItem("/lots", N_("Lots")))
     items.append(NavigationItem("/allocations", N_("Allocations")))
+    if role in ("coordinator", "admin"):
+        items.append(NavigationItem("/donors", N_("Donors")))
     return items

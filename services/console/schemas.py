@@ -98,6 +98,8 @@ class Lot(BaseModel):
 
     id: UUID
     donor_id: str
+    donor_name_en: str | None = None  # the registered donor's names (None when it is not registered)
+    donor_name_uk: str | None = None
     category: str
     specs: dict[str, Any]
     quantity: int
@@ -108,6 +110,9 @@ class Lot(BaseModel):
     status: str
     quantities: LotQuantities
     created_at: datetime
+    programme_id: str | None = None
+    unit_value: str | None = None  # decimal text in ``currency``
+    currency: str | None = None
 
 
 class Facility(BaseModel):
@@ -124,6 +129,8 @@ class Allocation(BaseModel):
     priority: str
     lot_id: UUID
     donor_id: str
+    donor_name_en: str | None = None
+    donor_name_uk: str | None = None
     region: str
     settlement: str
     facility: Facility
@@ -131,6 +138,7 @@ class Allocation(BaseModel):
     quantity: int
     status: str
     reason: str
+    reason_facts: dict[str, Any] | None = None  # worded in the page's language by `reasons.describe_reason`
     proposed_at: datetime
     expires_at: datetime
     updated_at: datetime
@@ -154,3 +162,40 @@ class Subscription(BaseModel):
     locale: str
     created_at: datetime
     secret: str | None = None  # a new webhook's signing key, answered once
+
+
+class Donor(BaseModel):
+    """A registered donor as the allocation service shows it."""
+
+    id: str
+    name_en: str
+    name_uk: str
+    kind: str
+    country: str
+    contact_emails: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Period(BaseModel):
+    start: date
+    end: date
+
+
+class Money(BaseModel):
+    currency: str
+    amount: str  # decimal text in the currency's places
+
+
+class Programme(BaseModel):
+    """A donor's programme as the allocation service shows it."""
+
+    id: str
+    donor_id: str
+    name_en: str
+    name_uk: str
+    period: Period
+    budget: Money
+    implementing_partner: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -11,8 +11,9 @@ from typing import Any, Protocol, TypeVar
 from babel.dates import format_date, format_timedelta
 from babel.numbers import format_decimal
 
-from services.console import domain
+from services.console import domain, registry
 from services.console.domain import N_
+from services.console.registry import amount_text
 from shared.catalog import Category, NumberAttribute, all_categories, get_category
 from shared.geography import Region, all_regions, get_region
 
@@ -46,6 +47,7 @@ FORM_FIELD_OF = {"location.region": "location_region", "location.site": "site", 
 HINTS = {
     "quantity": N_("Enter a whole number of units."),
     "available_from": N_("Enter a date."),
+    **{name: registry.HINTS[name] for name in ("programme_id", "unit_value", "currency")},
 }
 SERIALS_SEPARATOR = re.compile(r"[\n,;]+")
 
@@ -221,6 +223,9 @@ class LotForm:
     eligible_regions: tuple[str, ...] = ()
     donor_id: str = ""
     notes: str = ""
+    programme_id: str = ""
+    unit_value: str = ""
+    currency: str = ""
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str], *, eligible_regions: Iterable[str]) -> LotForm:
@@ -235,6 +240,9 @@ class LotForm:
             eligible_regions=tuple(r for r in eligible_regions if r),
             donor_id=fields.get("donor_id", "").strip(),
             notes=fields.get("notes", "").strip(),
+            programme_id=fields.get("programme_id", "").strip(),
+            unit_value=fields.get("unit_value", "").strip(),
+            currency=fields.get("currency", "").strip().upper(),
         )
 
     def body(self) -> dict[str, Any]:
@@ -253,7 +261,14 @@ class LotForm:
             "location": {"region": self.location_region, "site": self.site},
             "eligible_regions": list(self.eligible_regions) or None,
         }
-        optional = {"donor_id": self.donor_id, "available_from": self.available_from, "notes": self.notes}
+        optional = {
+            "donor_id": self.donor_id,
+            "available_from": self.available_from,
+            "notes": self.notes,
+            "programme_id": self.programme_id,
+            "unit_value": amount_text(self.unit_value),
+            "currency": self.currency,
+        }
         body.update({name: value for name, value in optional.items() if value})
         return body
 

@@ -13,7 +13,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.console.domain import LOCALES, Locale
+from services.console.domain import LOCALES, Locale, name_in
+from services.console.reasons import reason_of
 
 PACKAGE = Path(__file__).parent
 LOCALE_DIR = PACKAGE / "locale"
@@ -40,9 +41,14 @@ def page_environments() -> dict[Locale, Environment]:
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
         )
-        environment.install_gettext_translations(load_catalog(locale), newstyle=True)  # type: ignore[attr-defined]
+        catalog = load_catalog(locale)
+        environment.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        environment.globals["why"] = reason_of(catalog.gettext)
         environment.filters["when"] = partial(format_datetime, format="medium", tzinfo=KYIV, locale=locale)
         environment.filters["day"] = partial(format_date, format="medium", locale=locale)
         environment.filters["number"] = partial(format_decimal, locale=locale)
+        # A lot's or allocation's donor, and a donor or programme itself, by name in the page's language.
+        environment.filters["donor"] = partial(name_in, locale=locale, of="donor")
+        environment.filters["name"] = partial(name_in, locale=locale)
         environments[locale] = environment
     return environments

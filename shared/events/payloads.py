@@ -238,9 +238,27 @@ class AllocationEvent(Payload):
     quantity: int = Field(ge=1)
 
 
+class ReasonFacts(Payload):
+    """The facts behind a proposal's reason, so each reader can word it in its own language."""
+
+    rank: int = Field(ge=1, description="The request's place in the order of service")
+    priority: Priority
+    front_line: bool
+    distance_km: float = Field(ge=0, description="From the lot to the request's region")
+    available_by_needed_by: bool = Field(description="The lot is available by the request's needed-by date")
+    compatible_lots: int = Field(ge=0, description="Lots whose stock fits the request")
+    basis: Literal["nearest", "late_stock_only", "exchanged", "moved"] = Field(
+        description="nearest: the nearest compatible free stock left; late_stock_only: only stock available"
+        " after the needed-by date was left; exchanged: stock freed by moving earlier requests to other lots;"
+        " moved: moved to this lot so nearer stock could serve other requests"
+    )
+
+
 class AllocationProposed(AllocationEvent):
-    reason: str
+    reason: str = Field(description="Why this lot, in English")
     expires_at: datetime
+    # Null in events from before the facts were kept.
+    reason_facts: ReasonFacts | None = None
 
 
 class AllocationApproved(AllocationEvent):
@@ -273,6 +291,64 @@ class AllocationDelivered(AllocationEvent):
     note: str | None = None
     serials: list[str] = Field(default_factory=list)
     waybill: str | None = None
+
+
+# --- allocation service: a donor's monthly statement ----------------------------------------------
+
+
+class StatementTotals(Payload):
+    """A donor's units at each stage within the month, as the donor-fulfilment report counts them."""
+
+    proposed: int = Field(ge=0)
+    approved: int = Field(ge=0)
+    dispatched: int = Field(ge=0)
+    delivered: int = Field(ge=0, description="Units received by facilities")
+    rejected_on_receipt: int = Field(ge=0)
+    facilities_served: int = Field(ge=0)
+    median_days_approval_to_delivery: float | None = Field(default=None, ge=0)
+    value_delivered: list[Money] = Field(default_factory=list, description="One sum per currency")
+
+
+class StatementLine(Payload):
+    """Units delivered in one region under one programme (null: stock outside any programme)."""
+
+    region: str
+    programme_id: str | None = None
+    programme_name_en: str | None = None
+    programme_name_uk: str | None = None
+    delivered: int = Field(ge=0)
+    rejected_on_receipt: int = Field(ge=0)
+    facilities_served: int = Field(ge=0)
+    value_delivered: list[Money] = Field(default_factory=list)
+
+
+class FacilityServed(Payload):
+    """A facility that received the donor's units in the month, with the requests they answered."""
+
+    region: str
+    settlement: str
+    facility_name: str
+    request_refs: list[str]
+    categories: list[str]
+    units_received: int = Field(ge=0)
+
+
+class DonorStatementIssued(Payload):
+    """A donor's fulfilment statement for a calendar month (UTC), issued once after the month ends.
+
+    It carries every figure its PDF shows, and nothing personal: facilities and request refs, no
+    contact names, phones or e-mails.
+    """
+
+    donor_id: str
+    donor_name_en: str
+    donor_name_uk: str
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])
+    period: Period
+    issued_at: datetime
+    totals: StatementTotals
+    lines: list[StatementLine] = Field(default_factory=list)
+    facilities: list[FacilityServed] = Field(default_factory=list)
 
 
 # --- notifications service ---------------------------------------------------------------------

@@ -59,6 +59,8 @@ def _types() -> dict[str, EventType]:
         EventType("allocation.released", 1, p.AllocationReleased, "allocations", "request_id"),
         EventType("allocation.dispatched", 1, p.AllocationDispatched, "allocations", "request_id"),
         EventType("allocation.delivered", 1, p.AllocationDelivered, "allocations", "request_id"),
+        # A donor's monthly statement; on the allocations stream, keyed by donor, beside what it sums up.
+        EventType("donor.statement_issued", 1, p.DonorStatementIssued, "allocations", "donor_id"),
         EventType("notification.delivered", 1, p.NotificationDelivered, "notifications", "recipient"),
         EventType("notification.failed", 1, p.NotificationFailed, "notifications", "recipient"),
         EventType("account.invited", 1, p.AccountInvited, "accounts", "account_id", secret=True),

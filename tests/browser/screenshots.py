@@ -101,7 +101,7 @@ async def _shoot_request_pages(
         await page.wait_for_url("**/")
         pages = {"home-region_admin": "/", "requests": "/requests", "request": f"/requests/{request_id}"}
         pages |= {"subscriptions": "/subscriptions"}
-        for name, path in pages.items() if viewport == "desktop" else ():
+        for name, path in (pages if viewport == "desktop" else {"home-region_admin": "/"}).items():
             await page.goto(path)
             written.append(out / f"{name}-{locale}-{viewport}.png")
             await page.screenshot(path=written[-1], full_page=True)

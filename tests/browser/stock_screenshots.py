@@ -1,4 +1,5 @@
-"""The stock pages for `make screenshots`: approvals, lots, the lot form, an allocation, in both languages."""
+"""The stock pages for `make screenshots`: approvals, lots, the lot form, an allocation, the donor registry,
+reports and needs, in both languages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from playwright.async_api import Browser, Page, expect
 
 from shared.settings import ALL_SERVICE_NAMES
 from tests.browser.console import Console, start_console, stop_console
+from tests.browser.registry_screenshots import register_demo_donors, shoot_registry_pages
+from tests.browser.report_screenshots import fill_needs, shoot_report_pages
 from tests.browser.stock_setup import allocations_of, approve, file_request, register_lot
 from tests.support.infra import BrokerChoice, DatabaseChoice
 
@@ -17,7 +20,7 @@ DESKTOP = {"width": 1280, "height": 800}
 SIGN_IN = {"uk": ("Електронна пошта", "Пароль", "Увійти"), "en": ("Email", "Password", "Sign in")}
 
 
-async def _fill_stock(console: Console) -> str:
+async def fill_stock(console: Console) -> str:
     """Two donors' lots, three requests proposed, one of them approved; the approved allocation's id."""
     await console.create_account(COORDINATOR, role="coordinator", name="Taras Melnyk", password=PASSWORD)
     await console.create_account(DONOR, role="donor", donor_id="jica", name="JICA desk", password=PASSWORD)
@@ -36,7 +39,7 @@ async def _fill_stock(console: Console) -> str:
     return str(proposal["id"])
 
 
-async def _signed_in(
+async def signed_in(
     browser: Browser, console: Console, email: str, locale: str, viewport: dict[str, int]
 ) -> Page:
     context = await browser.new_context(base_url=console.url, viewport=viewport)  # type: ignore[arg-type]
@@ -63,17 +66,17 @@ async def _shoot_locale(
         await page.screenshot(path=written[-1], full_page=True)
 
     for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
-        page = await _signed_in(browser, console, COORDINATOR, locale, viewport)
+        page = await signed_in(browser, console, COORDINATOR, locale, viewport)
         await shot(page, "/approvals", f"approvals-{suffix}")
-        if suffix == "desktop":
-            await shot(page, "/", "home-coordinator-desktop")
+        await shot(page, "/", f"home-coordinator-{suffix}")
         await page.context.close()
-    page = await _signed_in(browser, console, DONOR, locale, DESKTOP)
+    page = await signed_in(browser, console, DONOR, locale, DESKTOP)
     donor_pages = (("/", "home-donor"), ("/lots", "lots"), ("/lots/new?category=generator", "lot-new"))
     for path, name in (*donor_pages, ("/allocations", "allocations")):
         await shot(page, path, f"{name}-desktop")
     await page.context.close()
-    page = await _signed_in(browser, console, DONOR, locale, PHONE)
+    page = await signed_in(browser, console, DONOR, locale, PHONE)
+    await shot(page, "/", "home-donor-phone")
     await shot(page, f"/allocations/{approved}", "allocation-dispatch-phone")
     await page.context.close()
     return written
@@ -86,11 +89,15 @@ async def shoot_stock_pages(browser: Browser, broker: BrokerChoice, workdir: Pat
         broker, DatabaseChoice("sqlite"), workdir / "stock", names=ALL_SERVICE_NAMES
     )
     try:
-        approved = await _fill_stock(console)
-        return [
-            path
-            for locale in ("uk", "en")
-            for path in await _shoot_locale(browser, console, out, locale, approved)
-        ]
+        await register_demo_donors(console)  # JICA and UNDP: the stock pages name them
+        approved = await fill_stock(console)
+        await fill_needs(console)
+        written: list[Path] = []
+        for locale in ("uk", "en"):
+            written += await _shoot_locale(browser, console, out, locale, approved)
+            written += await shoot_report_pages(
+                browser, console, out, locale, signed_in, coordinator=COORDINATOR, donor=DONOR
+            )
+        return written + await shoot_registry_pages(browser, console, out)
     finally:
         await stop_console(console)

@@ -22,14 +22,14 @@ PUBLISHES = {
     "allocation": {"inventory", "allocations"},
     "notifications": {"notifications"},
 }
-SUBSCRIPTIONS: dict[str, tuple[str, tuple[str, ...]] | None] = {
-    "console": None,
+SUBSCRIPTIONS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "console": [],
     **{
-        name: (sub.group, sub.streams)
-        for name, sub in (
-            ("requests", requests_consumers.subscription()),
-            ("allocation", allocation_consumers.subscription(Policy.from_settings(AllocationSettings()))),
-            ("notifications", notifications_consumers.subscription()),
+        name: [(sub.group, sub.streams) for sub in subs]
+        for name, subs in (
+            ("requests", [requests_consumers.subscription()]),
+            ("allocation", allocation_consumers.subscriptions(Policy.from_settings(AllocationSettings()))),
+            ("notifications", [notifications_consumers.subscription()]),
         )
     },
 }
@@ -68,13 +68,13 @@ def test_each_service_user_may_write_its_topics_and_read_what_it_consumes_only(
     users = {u["metadata"]["name"]: u for u in of_kind(rendered, "KafkaUser")}
     user = users[f"vidnova-{service}"]
     assert user["spec"]["authentication"]["type"] == "scram-sha-512"
-    subscription = SUBSCRIPTIONS[service]
-    consumed = set(subscription[1]) if subscription else set()
+    subscriptions = SUBSCRIPTIONS[service]
+    consumed = {stream for _, streams in subscriptions for stream in streams}
     written = {f"vidnova.{s}" for s in PUBLISHES[service]} | {f"vidnova.{s}.dlq" for s in consumed}
     expected = (
         {("topic", t, op) for t in written for op in ("Write", "Describe")}
         | {("topic", f"vidnova.{s}", op) for s in consumed for op in ("Read", "Describe")}
-        | ({("group", f"vidnova.{subscription[0]}", "Read")} if subscription else set())
+        | {("group", f"vidnova.{group}", "Read") for group, _ in subscriptions}
     )
     assert _acls(user) == expected
     assert all(

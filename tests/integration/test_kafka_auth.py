@@ -116,13 +116,10 @@ async def test_each_service_writes_its_own_topic_over_scram_and_tls(secured: Sec
     await _send(secured.settings("vidnova-console"), "accounts")  # the invitation and reset links
 
 
-async def test_a_service_reads_what_it_subscribes_to_in_its_own_group(secured: Secured) -> None:
-    await _send(secured.settings("vidnova-allocation"), "allocations")
-    settings = secured.settings("vidnova-requests")
+async def _read_in_group(settings: KafkaSettings, group: str, stream: str) -> None:
+    """Join ``group``, read a record of ``stream`` and commit its offset."""
     listener = _Joined()
-    consumer = make_consumer(
-        settings, group_id="vidnova.requests", topics=["vidnova.allocations"], listener=listener
-    )
+    consumer = make_consumer(settings, group_id=group, topics=[settings.topic(stream)], listener=listener)
     try:
         await asyncio.wait_for(consumer.start(), 30)
         records: list[Any] = []
@@ -132,10 +129,23 @@ async def test_a_service_reads_what_it_subscribes_to_in_its_own_group(secured: S
                 records.extend(batch)
             return records
 
-        await eventually(fetch, what="a record of vidnova.allocations")
+        await eventually(fetch, what=f"a record of {settings.topic(stream)}")
         await consumer.commit()  # Read on its group: offsets can be committed
     finally:
         await consumer.stop()
+
+
+async def test_a_service_reads_what_it_subscribes_to_in_its_own_group(secured: Secured) -> None:
+    await _send(secured.settings("vidnova-allocation"), "allocations")
+    await _read_in_group(secured.settings("vidnova-requests"), "vidnova.requests", "allocations")
+
+
+async def test_the_allocation_reports_group_reads_every_stream_the_service_meets(secured: Secured) -> None:
+    allocation = secured.settings("vidnova-allocation")
+    await _send(allocation, "inventory")
+    await _send(allocation, "allocations")
+    await _read_in_group(allocation, "vidnova.allocation-reports", "inventory")
+    await _read_in_group(allocation, "vidnova.allocation-reports", "allocations")
 
 
 async def test_a_service_user_cannot_write_another_services_topic(secured: Secured) -> None:

@@ -6,9 +6,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import lifecycle, queries
 from services.allocation.domain import AllocationStatus
+from services.allocation.donors import donors_by_id, find_donor
 from services.allocation.rematch import run_matching
 from services.allocation.schemas import (
     AllocationOut,
@@ -70,7 +72,10 @@ async def list_allocations(
         limit=limit,
         cursor=cursor,
     )
-    return AllocationPage(items=[allocation_out(a, d) for a, d in rows], next_cursor=next_cursor)
+    donors = await donors_by_id(session, (a.donor_id for a, _ in rows))
+    return AllocationPage(
+        items=[allocation_out(a, d, donors.get(a.donor_id)) for a, d in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -85,7 +90,7 @@ async def get_allocation(
     allocation, demand = await queries.get_visible_allocation(
         session=session, allocation_id=allocation_id, principal=principal
     )
-    return allocation_out(allocation, demand)
+    return allocation_out(allocation, demand, await find_donor(session, allocation.donor_id))
 
 
 @router.post(
@@ -97,7 +102,7 @@ async def get_allocation(
 async def approve(allocation_id: UUID, principal: Coordinator, session: SessionDep) -> AllocationOut:
     async with session.begin():
         moved = await lifecycle.approve(session=session, allocation_id=allocation_id, principal=principal)
-        return allocation_out(moved.allocation, moved.demand)
+        return await moved_out(session, moved)
 
 
 @router.post(
@@ -117,7 +122,7 @@ async def reject(
             principal=principal,
             policy=policy,
         )
-        return allocation_out(moved.allocation, moved.demand)
+        return await moved_out(session, moved)
 
 
 @router.post(
@@ -140,7 +145,7 @@ async def dispatch(
         moved = await lifecycle.dispatch(
             session=session, allocation_id=allocation_id, shipment=shipment, principal=principal
         )
-        return allocation_out(moved.allocation, moved.demand)
+        return await moved_out(session, moved)
 
 
 @router.post(
@@ -159,7 +164,7 @@ async def deliver(
         moved = await lifecycle.deliver(
             session=session, allocation_id=allocation_id, receipt=receipt, principal=principal, policy=policy
         )
-        return allocation_out(moved.allocation, moved.demand)
+        return await moved_out(session, moved)
 
 
 @matching_router.post(
@@ -178,8 +183,15 @@ async def run(
         session, category=(body or MatchingRunIn()).category, policy=policy
     )
     pairs = await queries.with_demands(session, outcome.proposed)
+    donors = await donors_by_id(session, (a.donor_id for a, _ in pairs))
     return MatchingRunOut(
         categories=categories,
-        proposed=[allocation_out(a, d) for a, d in pairs],
+        proposed=[allocation_out(a, d, donors.get(a.donor_id)) for a, d in pairs],
         waitlisted=[WaitlistedOut(request_id=r, unmet_quantity=n) for r, n in outcome.waitlisted.items()],
     )
+
+
+async def moved_out(session: AsyncSession, moved: lifecycle.Moved) -> AllocationOut:
+    """A transitioned allocation's public shape, with its donor's names."""
+    donor = await find_donor(session, moved.allocation.donor_id)
+    return allocation_out(moved.allocation, moved.demand, donor)

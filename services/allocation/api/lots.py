@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.allocation import inventory
+from services.allocation.donors import donors_by_id, find_donor
 from services.allocation.schemas import (
     LotCreate,
     LotOut,
@@ -48,7 +49,8 @@ async def register_lot(
 ) -> JSONResponse:
     async def register() -> idempotency.StoredResponse:
         lot, _ = await inventory.register_lot(session=session, body=body, principal=principal, policy=policy)
-        return idempotency.StoredResponse.created(lot_out(lot), f"/v1/lots/{lot.id}")
+        shown = lot_out(lot, await find_donor(session, lot.donor_id))
+        return idempotency.StoredResponse.created(shown, f"/v1/lots/{lot.id}")
 
     return await idempotency.create_once(
         session, caller=principal.sub, key=idempotency_key, body=body, create=register
@@ -69,6 +71,9 @@ async def list_lots(
         str | None,
         Query(min_length=1, max_length=8, description="The lot's location", json_schema_extra=REGION_ENUM),
     ] = None,
+    programme_id: Annotated[
+        str | None, Query(min_length=1, max_length=DONOR_ID_MAX, pattern=DONOR_ID_PATTERN)
+    ] = None,
     status: Literal["active", "withdrawn"] | None = None,
     available: Annotated[
         bool | None, Query(description="Only lots with (true) or without (false) free stock")
@@ -82,12 +87,14 @@ async def list_lots(
         donor_id=donor_id,
         category=category,
         region=region,
+        programme_id=programme_id,
         status=status,
         available=available,
         limit=limit,
         cursor=cursor,
     )
-    return LotPage(items=[lot_out(lot) for lot in rows], next_cursor=next_cursor)
+    donors = await donors_by_id(session, (lot.donor_id for lot in rows))
+    return LotPage(items=[lot_out(lot, donors.get(lot.donor_id)) for lot in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -97,7 +104,8 @@ async def list_lots(
     responses=problems(401, 403, 404, 422),
 )
 async def get_lot(lot_id: UUID, principal: LotKeeper, session: SessionDep) -> LotOut:
-    return lot_out(await inventory.get_visible_lot(session=session, lot_id=lot_id, principal=principal))
+    lot = await inventory.get_visible_lot(session=session, lot_id=lot_id, principal=principal)
+    return lot_out(lot, await find_donor(session, lot.donor_id))
 
 
 @router.patch(
@@ -113,7 +121,7 @@ async def adjust_lot(
         lot, _ = await inventory.adjust_quantity(
             session=session, lot_id=lot_id, quantity=body.quantity, principal=principal, policy=policy
         )
-        return lot_out(lot)
+        return lot_out(lot, await find_donor(session, lot.donor_id))
 
 
 @router.post(
@@ -124,4 +132,5 @@ async def adjust_lot(
 )
 async def withdraw_lot(lot_id: UUID, principal: LotKeeper, session: SessionDep) -> LotOut:
     async with session.begin():
-        return lot_out(await inventory.withdraw_lot(session=session, lot_id=lot_id, principal=principal))
+        lot = await inventory.withdraw_lot(session=session, lot_id=lot_id, principal=principal)
+        return lot_out(lot, await find_donor(session, lot.donor_id))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from services.console import stock
+from services.console import registry, stock
 from services.console.api.frame import (
     CsrfChecked,
     PageForbidden,
@@ -20,7 +20,10 @@ from services.console.api.frame import (
     render,
     role_in,
 )
-from services.console.clients import ServiceRefused
+from services.console.clients import AllocationClient, ServiceRefused
+from services.console.schemas import Lot, Programme
+from shared.geography import get_region
+from shared.identifiers import is_donor_id
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,11 +40,33 @@ def refused_page(exc: ServiceRefused, visitor: Visitor) -> NoReturn:
 
 
 @router.get("/lots")
-async def lots_page(request: Request, visitor: StockKeeperDep, status: str = "") -> Response:
+async def lots_page(
+    request: Request, visitor: StockKeeperDep, status: str = "", donor_id: str = "", programme_id: str = ""
+) -> Response:
+    """The lots the person may see; a donor's or a programme's when the registry pages link here."""
     filters = {"status": status} if status in ("active", "withdrawn") else {}
+    for name, value in (("donor_id", donor_id), ("programme_id", programme_id)):
+        if is_donor_id(value):  # registry ids have the donor id's shape
+            filters[name] = value
     lots = await clients_of(request).allocation.lots(visitor.caller(), **filters)
-    context = {"lots": lots, "status": status, **stock.page_labels(visitor.locale)}
+    context = {"lots": lots, "status": status, "chosen": filters, **stock.page_labels(visitor.locale)}
     return await render(request, "lots.html", context)
+
+
+async def programme_choices(request: Request, visitor: Visitor, *, donor_id: str = "") -> dict[str, Any]:
+    """The programmes "Register lot" offers, under their donor's name: the donor's own, or every donor's
+    (just the typed donor's once a coordinator has typed one)."""
+    client, caller = clients_of(request).allocation, visitor.caller()
+    try:
+        programmes, donors = await client.programmes(caller), await client.donors(caller)
+    except ServiceRefused:
+        programmes, donors = [], []
+    only = donor_id if is_donor_id(donor_id) else ""
+    return {
+        "programme_groups": registry.programmes_by_donor(programmes, only=only),
+        "registered_donors": {donor.id: donor for donor in donors},
+        **registry.page_labels(visitor.locale),
+    }
 
 
 async def _lot_form_page(
@@ -60,13 +85,18 @@ async def _lot_form_page(
         # One key per rendering: a double submission of this form registers one lot.
         "idempotency_key": uuid.uuid4().hex,
         **stock.page_labels(visitor.locale),
+        **await programme_choices(request, visitor, donor_id=form.donor_id),
     }
     return await render(request, "lot_new.html", context, status_code=status_code)
 
 
 @router.get("/lots/new")
-async def new_lot_page(request: Request, visitor: StockKeeperDep, category: str = "") -> Response:
-    return await _lot_form_page(request, visitor, stock.LotForm(category=category))
+async def new_lot_page(
+    request: Request, visitor: StockKeeperDep, category: str = "", region: str = ""
+) -> Response:
+    """The form, prefilled from "Offer stock" on /needs: the category, and the region as eligible region."""
+    eligible = (region,) if get_region(region) is not None else ()
+    return await _lot_form_page(request, visitor, stock.LotForm(category=category, eligible_regions=eligible))
 
 
 @router.get("/lots/new/specs")
@@ -74,6 +104,14 @@ async def lot_specs_fragment(request: Request, visitor: StockKeeperDep, category
     """The chosen category's attribute fields (htmx swaps them in when "Category" changes)."""
     fields = stock.attribute_fields(category, locale=visitor.locale, values={})
     return await render(request, "fragments/lot_specs.html", {"fields": fields, "errors": {}})
+
+
+@router.get("/lots/new/programmes")
+async def lot_programmes_fragment(request: Request, visitor: StockKeeperDep, donor_id: str = "") -> Response:
+    """The typed donor's programmes (htmx swaps them in when "Donor" changes)."""
+    context = {"form": stock.LotForm(donor_id=donor_id), "errors": {}}
+    context |= await programme_choices(request, visitor, donor_id=donor_id)
+    return await render(request, "fragments/lot_programme.html", context)
 
 
 @router.post("/lots/new", dependencies=[CsrfChecked])
@@ -109,11 +147,23 @@ async def _lot_page(
     allocations = await client.allocations(visitor.caller(), lot_id=str(lot_id))
     context = {
         "lot": lot,
+        "programme": await _programme_of(client, visitor, lot),
         "allocations": allocations,
         "message": message,
         **stock.page_labels(visitor.locale),
+        **registry.page_labels(visitor.locale),
     }
     return await render(request, "lot.html", context, status_code=status_code)
+
+
+async def _programme_of(client: AllocationClient, visitor: Visitor, lot: Lot) -> Programme | None:
+    """The lot's programme, for its name (None when the lot names none)."""
+    if lot.programme_id is None:
+        return None
+    try:
+        return await client.programme(visitor.caller(), lot.programme_id)
+    except ServiceRefused:
+        return None  # the page shows the programme's id
 
 
 @router.get("/lots/{lot_id}")

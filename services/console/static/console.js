@@ -16,3 +16,9 @@ document.addEventListener("htmx:beforeRequest", function (event) {
 document.addEventListener("htmx:beforeSwap", function (event) {
   if (fillingIn(event.detail.target)) { event.detail.shouldSwap = false; }
 });
+
+// On a phone the header's links scroll sideways: bring the current page's link into view.
+document.addEventListener("DOMContentLoaded", function () {
+  var current = document.querySelector('.site-nav a[aria-current="page"]');
+  if (current) current.scrollIntoView({ block: "nearest", inline: "center" });
+});

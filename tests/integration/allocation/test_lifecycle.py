@@ -93,6 +93,7 @@ async def test_proposal_to_delivery_publishes_every_event_with_every_field(desk:
         assert {key: data[key] for key in common} == common
     (_, proposal), (_, approval), (_, dispatch), (_, delivery) = events
     assert proposal["reason"] == allocation["reason"]
+    assert proposal["reason_facts"] == allocation["reason_facts"] is not None
     assert proposal["expires_at"].startswith(allocation["expires_at"][:19])
     assert approval["approved_by"] == "coordinator:desk"
     assert (dispatch["waybill"], dispatch["carrier"], dispatch["eta"]) == tuple(shipment.values())

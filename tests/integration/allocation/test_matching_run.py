@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from services.allocation.matching.values import Reason
 from services.allocation.models import Lot
 from shared.db import Database
 from tests.integration.allocation.desk import Desk
@@ -56,3 +57,22 @@ async def test_only_coordinators_run_matching(desk: Desk) -> None:
             assert (await client.post("/v1/matching/run")).status_code == 403
     async with desk.coordinator() as coordinator:
         assert (await coordinator.post("/v1/matching/run", json={"category": "spaceship"})).status_code == 422
+
+
+async def test_a_proposal_lists_the_facts_of_its_reason_which_word_the_same_sentence(desk: Desk) -> None:
+    ns = desk.namespace()
+    await desk.register_lot(ns, quantity=1)
+    request = await desk.file_request(ns, quantity=1, priority="high")
+    proposal = await desk.proposal_for(request)
+    [listed] = [a for a in await desk.allocations(request_id=request["id"]) if a["id"] == proposal["id"]]
+    facts = listed["reason_facts"]
+    assert facts is not None
+    assert set(facts) == {
+        "rank", "priority", "front_line", "distance_km", "available_by_needed_by", "compatible_lots", "basis"
+    }  # fmt: skip
+    assert (facts["rank"], facts["priority"], facts["basis"]) == (1, "high", "nearest")
+    assert facts["available_by_needed_by"] is True
+    assert facts["compatible_lots"] >= 1
+    assert Reason(**facts).describe() == listed["reason"]
+    [proposed] = [data for name, data in await desk.published(request["id"]) if name == "allocation.proposed"]
+    assert proposed["reason_facts"] == facts

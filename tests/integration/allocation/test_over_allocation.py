@@ -265,7 +265,8 @@ def _assert_exactly_five_proposed(ledger: dict[str, Any], ids: set[str], *, wait
 
 
 async def _submitted_events(urls: list[str], outcome: str) -> list[int]:
-    """Per instance, request.submitted events consumed with this outcome (its Prometheus counter)."""
+    """Per instance, request.submitted events the matching group consumed with this outcome (its Prometheus
+    counter; the same instance's reports group reads them too, and is not counted)."""
     counts = []
     async with httpx.AsyncClient(timeout=5) as client:
         for url in urls:
@@ -277,6 +278,7 @@ async def _submitted_events(urls: list[str], outcome: str) -> list[int]:
                         for family in text_string_to_metric_families(text)
                         for sample in family.samples
                         if sample.name == "vidnova_events_consumed_total"
+                        and sample.labels.get("group") == "allocation"
                         and sample.labels.get("type") == SUBMITTED
                         and sample.labels.get("outcome") == outcome
                     )

@@ -34,6 +34,7 @@ SPEC_TYPES = {
     "account.invited", "account.password_reset",
     # Beyond SPEC §6's list: the donor registry (issue #18; docs/contract-notes.md).
     "donor.registered", "donor.updated", "programme.registered", "programme.updated",
+    "donor.statement_issued",
 }  # fmt: skip
 
 
