@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.allocation.matching.stock import Distances, Shelves, split
+from services.allocation.matching.timing import assign_lots
 from services.allocation.matching.values import Priority, Proposal, Supply, proposal
 
 
@@ -54,7 +55,7 @@ class CategoryBook:
         self.class_of, self.fits = np.asarray(class_of, dtype=np.intp), fits
         classes, types = fits.shape
         lot_type = np.asarray(lot_type_of, dtype=np.intp)
-        free = np.fromiter((s.free for s in supplies), np.int64, len(supplies))
+        self.free = free = np.fromiter((s.free for s in supplies), np.int64, len(supplies))
         self.ready = np.fromiter((s.available_from.toordinal() for s in supplies), np.int64, len(supplies))
         self.free_of_type = np.bincount(lot_type, weights=free, minlength=types).astype(np.int64)
         lots_of_type = np.bincount(lot_type, minlength=types)
@@ -113,9 +114,16 @@ class CategoryBook:
         earliest = np.zeros(len(self.row_of_class), dtype=np.int64)
         served_classes, first = np.unique(chosen_class[by_class], return_index=True)
         earliest[served_classes] = needed_by[by_class[first]]
-        owner, lots, units = stock.cut(stock.claim(budget, self.row_of_class))
-        rows = np.asarray(self.row_of_class, dtype=np.intp)[owner]
-        lot_km = stock.km[rows, stock.shelf_column[stock.shelf_of[lots]]]
+        class_row = np.asarray(self.row_of_class, dtype=np.intp)
+        lot_column = stock.shelf_column[stock.shelf_of]
+        owner, lots, units = assign_lots(
+            budget, stock.lot_type, self.free, self.ready, stock.km, class_row, lot_column,
+            chosen_class, needed_by, served[chosen],
+        )  # fmt: skip
+        # What each class takes of each lot type now: the reasons are read from it.
+        budget = np.zeros_like(budget)
+        np.add.at(budget, (owner, stock.lot_type[lots]), units)
+        lot_km = stock.km[class_row[owner], lot_column[lots]]
         available = np.maximum(self.ready[lots], earliest[owner])
         order = np.lexsort((lots, lot_km, available, owner))
         piece, demand, taken = split(
