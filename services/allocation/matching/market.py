@@ -117,12 +117,8 @@ class CategoryBook:
         class_row = np.asarray(self.row_of_class, dtype=np.intp)
         lot_column = stock.shelf_column[stock.shelf_of]
         owner, lots, units = assign_lots(
-            budget, stock.lot_type, self.free, self.ready, stock.km, class_row, lot_column,
-            chosen_class, needed_by, served[chosen],
-        )  # fmt: skip
-        # What each class takes of each lot type now: the reasons are read from it.
-        budget = np.zeros_like(budget)
-        np.add.at(budget, (owner, stock.lot_type[lots]), units)
+            stock, budget, class_row, self.free, self.ready, chosen_class, needed_by, served[chosen]
+        )
         lot_km = stock.km[class_row[owner], lot_column[lots]]
         available = np.maximum(self.ready[lots], earliest[owner])
         order = np.lexsort((lots, lot_km, available, owner))

@@ -90,40 +90,6 @@ class Shelves:
             ]
         return shelves
 
-    def claim(self, budget: NDArray[np.int64], row_of_class: Sequence[int]) -> NDArray[np.int64]:
-        """Each class's units of each type, from the nearest shelves left: (class, first unit, units) rows."""
-        left = self.shelf_free.tolist()
-        starts, totals = self.shelf_start.tolist(), self.shelf_free.tolist()
-        claims: list[tuple[int, int, int]] = []
-        nearest = [self.nearest(row) for row in range(self.km.shape[0])]
-        classes, types = np.nonzero(budget)
-        for c, t, units in zip(
-            classes.tolist(), types.tolist(), budget[classes, types].tolist(), strict=True
-        ):
-            for shelf in nearest[row_of_class[c]][t]:
-                free = left[shelf]
-                if free:
-                    taken = units if units < free else free
-                    claims.append((c, starts[shelf] + totals[shelf] - free, taken))
-                    left[shelf] = free - taken
-                    units -= taken
-                    if not units:
-                        break
-        return np.array(claims, dtype=np.int64).reshape(-1, 3)
-
-    def cut(self, claims: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64]]:
-        """The claims cut at the lots' bounds: class, lot and units of each piece."""
-        order = np.argsort(claims[:, 1], kind="stable")
-        owner, first, units = claims[order, 0], claims[order, 1], claims[order, 2]
-        lot_ends = self.end[self.line]
-        bounds = np.unique(np.concatenate([first, first + units, lot_ends]))
-        begins, ends = bounds[:-1], bounds[1:]
-        claim = np.searchsorted(first, begins, side="right") - 1
-        inside = (claim >= 0) & (begins < first[np.maximum(claim, 0)] + units[np.maximum(claim, 0)])
-        begins, ends, claim = begins[inside], ends[inside], claim[inside]
-        lots = self.line[np.searchsorted(lot_ends, begins, side="right")]
-        return owner[claim], lots, ends - begins
-
 
 def split(
     piece_class: NDArray[np.intp],
