@@ -8,10 +8,12 @@ class, interchangeable lots a lot type (`fit`). How many units each demand gets 
 with exchanges in the order of service gives it — demand units form a transversal matroid, so
 that is exact: no allocation serves more priority-weighted units, for any weights that decrease
 with priority, and within a priority earlier-ranked demands come first — but it is found by one
-min-cost flow over classes and lot types (`exchange`). Each class then claims its units from the
-nearest shelves of the lot types the flow gave it and hands them to its demands by prefix sums,
-earliest available to earliest needed (`stock`, `market`). The demands are read once into
-columns: no step loops over them in Python but that read and the making of the proposals.
+min-cost flow over classes and lot types (`exchange`). Which lots each class takes of the lot
+types the flow gave it is dealt per lot type earliest needed_by first, from the nearest shelves'
+units available by that date (`timing`; SPEC §4: stock in time before nearer stock that is late),
+and each class hands its lots to its demands by prefix sums, earliest available to earliest needed
+(`stock`, `market`). The demands are read once into columns: no step loops over them in Python
+but that read, the dealing of lots per (class, lot type, needed_by) and the making of the proposals.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
-"""Free stock of one category, shelved by lot type and region: which lots each class's units come from.
+"""Free stock of one category, shelved by lot type and region, and how pieces are handed to demands.
 
 A shelf holds the free lots of one lot type in one region, earliest available first; laid end to
-end, the shelves put every free unit of the category at one position on a line. The flow
-(`exchange`) has said how many units each class takes of each lot type (its budget); classes, in
-the order of their first demand, claim those units from the nearest shelves of the type with
-units left (`claim`), and each claim is a run of positions on the line, so cutting the runs at
-the lots' bounds (`cut`) gives the units each class takes of each lot, with no loop per unit or
-per demand. Budgets of a lot type never exceed its free stock, so every claim is met.
+end, the shelves put every free unit of the category at one position on a line (`line`: the lots
+in that order). `Shelves.nearest` lists each lot type's shelves nearest first from a region, which
+`timing` walks to deal each class its lots; `split` hands a class's pieces to its demands by
+prefix sums, with no loop per unit or per demand.
 """
 
 from __future__ import annotations

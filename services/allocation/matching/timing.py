@@ -6,10 +6,15 @@ lot type (its budget). Which lots of a type go to which class decides whether th
 units, earliest needed first, are dealt to its lot types nearest first (a claim: class, lot type,
 needed_by, units); then, per lot type, the claims are met earliest needed_by first, each from the
 nearest shelves' units available by its date, and what none had in time for them afterwards from
-the nearest shelves left. Every lot of a type fits every class budgeted for it, so a unit available
-by one date is available by every later one, and meeting the earliest dates first with any unit
-in time serves the most claims in time that type can (the classic exchange argument); nearest first
-among those keeps the distance down.
+the nearest shelves left. Every claim on a lot type may take any of its lots, and a unit in time
+for one claim is in time for every later-dated one, so meeting the earliest dates first with any
+unit in time serves the most claimed units in time that type can (the exchange argument of
+earliest-deadline-first); nearest first among those keeps the distance down.
+
+Budgets are kept, so the reasons (`CategoryBook.bases`) stay those of the flow's answer. The split
+of a class's dates across its lot types is fixed first, so the whole is not the most units in time
+there can be: a min-cost flow over lots and dates found 448,783 of the 465,062 units served at 100k
+(bench instance, seed 7) against 439,194 here, but took ~5x the whole engine's time.
 """
 
 from __future__ import annotations
