@@ -3,18 +3,19 @@
 The flow (`exchange`) fixed the units of every demand and how many units each class takes of each
 lot type (its budget). Which lots of a type go to which class decides whether they arrive in time
 (SPEC §4: stock available by needed_by before nearer stock that is late). Each class's served
-units, earliest needed first, are dealt to its lot types nearest first (a claim: class, lot type,
-needed_by, units); then, per lot type, the claims are met earliest needed_by first, each from the
-nearest shelves' units available by its date, and what none had in time for them afterwards from
-the nearest shelves left. Every claim on a lot type may take any of its lots, and a unit in time
-for one claim is in time for every later-dated one, so meeting the earliest dates first with any
-unit in time serves the most claimed units in time that type can (the exchange argument of
-earliest-deadline-first); nearest first among those keeps the distance down.
+units, earliest needed first, are dealt to its lot types, first to the type whose free units are
+available earliest on average (a claim: class, lot type, needed_by, units); then, per lot type, the
+claims are met earliest needed_by first, each from the nearest shelves' units available by its
+date, and what none had in time for them afterwards from the nearest shelves left. Every claim on
+a lot type may take any of its lots, and a unit in time for one claim is in time for every
+later-dated one, so meeting the earliest dates first with any unit in time serves the most claimed
+units in time that type can (the exchange argument of earliest-deadline-first); nearest first
+among those keeps the distance down.
 
 Budgets are kept, so the reasons (`CategoryBook.bases`) stay those of the flow's answer. The split
 of a class's dates across its lot types is fixed first, so the whole is not the most units in time
 there can be: a min-cost flow over lots and dates found 448,783 of the 465,062 units served at 100k
-(bench instance, seed 7) against 439,194 here, but took ~5x the whole engine's time.
+(bench instance, seed 7) against 439,891 here, but took ~5x the whole engine's time.
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ def assign_lots(
     `budget[c, t]` is what the flow gave class c of lot type t; `class_row[c]` its region's row of
     the shelves' distances. The served demands are given by class, needed_by (ordinal) and units.
     """
-    # Each class's dates (rungs), earliest first, and its units dealt to its lot types nearest first.
+    # Each class's dates (rungs), earliest first, and its units dealt to its lot types, the type whose
+    # free units are available earliest on average first (then the nearest).
     rung_key, rung_of = np.unique(demand_class * _DATE + needed_by, return_inverse=True)
     rung_units = np.bincount(rung_of.reshape(-1), weights=units, minlength=len(rung_key)).astype(np.int64)
     pair_class, pair_type = np.nonzero(budget)
-    km_to_type = stock.km_to_types(budget.shape[1])[class_row[pair_class], pair_type]
-    pairs = np.lexsort((pair_type, km_to_type, pair_class))
+    types, lot_type = budget.shape[1], stock.lot_type
+    km_to_type = stock.km_to_types(types)[class_row[pair_class], pair_type]
+    free_of_type = np.maximum(np.bincount(lot_type, weights=free, minlength=types), 1)
+    type_ready = np.bincount(lot_type, weights=free * ready, minlength=types) / free_of_type
+    pairs = np.lexsort((pair_type, km_to_type, type_ready[pair_type], pair_class))
     pair_class, pair_type = pair_class[pairs], pair_type[pairs]
     pair, rung, claim_units = split(pair_class, budget[pair_class, pair_type], rung_key // _DATE, rung_units)
     claim_type, claim_class, claim_date = pair_type[pair], pair_class[pair], rung_key[rung] % _DATE
@@ -60,7 +65,7 @@ def assign_lots(
     front = shelf_first[:-1]  # each shelf's first lot (on the line) with units left
     nearest = [stock.nearest(row) for row in range(stock.km.shape[0])]
     rows = class_row.tolist()
-    types, classes, dates, wanted = (a.tolist() for a in (claim_type, claim_class, claim_date, claim_units))
+    kinds, classes, dates, wanted = (a.tolist() for a in (claim_type, claim_class, claim_date, claim_units))
     owner: list[int] = []
     taken_lots: list[int] = []
     taken: list[int] = []
@@ -69,7 +74,7 @@ def assign_lots(
         """Claim i's units from its class's nearest shelves, units available by `by` only; units missing."""
         need: int = wanted[i]
         c = classes[i]
-        for shelf in nearest[rows[c]][types[i]]:
+        for shelf in nearest[rows[c]][kinds[i]]:
             at, end = front[shelf], shelf_first[shelf + 1]
             while at < end and ready_of[lots[at]] <= by:
                 lot = lots[at]
