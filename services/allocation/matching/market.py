@@ -117,7 +117,7 @@ class CategoryBook:
         class_row = np.asarray(self.row_of_class, dtype=np.intp)
         lot_column = stock.shelf_column[stock.shelf_of]
         owner, lots, units = assign_lots(
-            stock, budget, class_row, self.free, self.ready, chosen_class, needed_by, served[chosen]
+            stock, budget, self.km, class_row, self.free, self.ready, chosen_class, needed_by, served[chosen]
         )
         lot_km = stock.km[class_row[owner], lot_column[lots]]
         available = np.maximum(self.ready[lots], earliest[owner])

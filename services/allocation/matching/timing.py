@@ -32,6 +32,7 @@ _NEVER = 1 << 62  # later than any date's ordinal
 def assign_lots(
     stock: Shelves,
     budget: NDArray[np.int64],
+    km: NDArray[np.int64],
     class_row: NDArray[np.intp],
     free: NDArray[np.int64],
     ready: NDArray[np.int64],
@@ -41,8 +42,9 @@ def assign_lots(
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64]]:
     """Class, lot and units of each piece: the lots each class takes, most units in time first.
 
-    `budget[c, t]` is what the flow gave class c of lot type t; `class_row[c]` its region's row of
-    the shelves' distances. The served demands are given by class, needed_by (ordinal) and units.
+    `budget[c, t]` is what the flow gave class c of lot type t, `km[c, t]` how far its nearest stock
+    of that type is; `class_row[c]` is the class's region's row of the shelves' distances. The
+    served demands are given by class, needed_by (ordinal) and units.
     """
     # Each class's dates (rungs), earliest first, and its units dealt to its lot types, the type whose
     # free units are available earliest on average first (then the nearest).
@@ -50,10 +52,9 @@ def assign_lots(
     rung_units = np.bincount(rung_of.reshape(-1), weights=units, minlength=len(rung_key)).astype(np.int64)
     pair_class, pair_type = np.nonzero(budget)
     types, lot_type = budget.shape[1], stock.lot_type
-    km_to_type = stock.km_to_types(types)[class_row[pair_class], pair_type]
     free_of_type = np.maximum(np.bincount(lot_type, weights=free, minlength=types), 1)
     type_ready = np.bincount(lot_type, weights=free * ready, minlength=types) / free_of_type
-    pairs = np.lexsort((pair_type, km_to_type, type_ready[pair_type], pair_class))
+    pairs = np.lexsort((pair_type, km[pair_class, pair_type], type_ready[pair_type], pair_class))
     pair_class, pair_type = pair_class[pairs], pair_type[pairs]
     pair, rung, claim_units = split(pair_class, budget[pair_class, pair_type], rung_key // _DATE, rung_units)
     claim_type, claim_class, claim_date = pair_type[pair], pair_class[pair], rung_key[rung] % _DATE
@@ -63,7 +64,9 @@ def assign_lots(
     shelf_first = np.searchsorted(shelf_of[line], np.arange(len(stock.shelf_type) + 1)).tolist()
     lots, left, ready_of = line.tolist(), free.tolist(), ready.tolist()
     front = shelf_first[:-1]  # each shelf's first lot (on the line) with units left
-    nearest = [stock.nearest(row) for row in range(stock.km.shape[0])]
+    nearest: list[list[list[int]]] = [[] for _ in range(stock.km.shape[0])]
+    for row in np.unique(class_row[pair_class]).tolist():  # only the regions of classes served
+        nearest[row] = stock.nearest(row)
     rows = class_row.tolist()
     kinds, classes, dates, wanted = (a.tolist() for a in (claim_type, claim_class, claim_date, claim_units))
     owner: list[int] = []
