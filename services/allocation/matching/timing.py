@@ -102,6 +102,7 @@ def assign_lots(
     for i in late:  # nothing in time was left for these: the nearest units left, in the same order
         take(i, _NEVER)
     n = len(free)
-    key, where = np.unique(np.array(owner, dtype=np.int64) * n + np.array(taken_lots), return_inverse=True)
+    pieces = np.array(owner, dtype=np.int64) * n + np.array(taken_lots, dtype=np.int64)
+    key, where = np.unique(pieces, return_inverse=True)
     merged = np.bincount(where.reshape(-1), weights=taken, minlength=len(key)).astype(np.int64)
     return key // n, key % n, merged
