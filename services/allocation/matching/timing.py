@@ -14,8 +14,8 @@ among those keeps the distance down.
 
 Budgets are kept, so the reasons (`CategoryBook.bases`) stay those of the flow's answer. The split
 of a class's dates across its lot types is fixed first, so the whole is not the most units in time
-there can be: a min-cost flow over lots and dates found 448,783 of the 465,062 units served at 100k
-(bench instance, seed 7) against 439,891 here, but took ~5x the whole engine's time.
+there can be: a min-cost flow over lots and dates (commit 9c61a7c) found 448,666 of the 465,062
+units served at 100k (bench instance, seed 7) against 439,891 here, but took ~5x the engine's time.
 """
 
 from __future__ import annotations
