@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from shared.identifiers import is_donor_id
@@ -36,6 +36,48 @@ def field_hint(api_message: str, *, catalog_value: bool, hint: str | None = None
     if catalog_value:
         return VALUE_NOT_ALLOWED
     return hint or FIELD_INVALID
+
+
+@dataclass(frozen=True)
+class FormErrors:
+    """How one form shows the API's ``errors[]``: the form field each API path names, and what to say there.
+
+    ``fields`` maps API paths (without ``body.`` and list indexes) to form fields; a path maps by itself or
+    its nearest listed parent (``contact.email.0`` → ``contact.email`` → ``contact_email``). An unlisted path
+    names a form field of the same name, unless the form is ``closed``: then it is the form's ``general``
+    error. Catalog attributes ``specs.<name>`` become ``spec_prefix + name``.
+    """
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, str] = field(default_factory=dict)
+    spec_prefix: str | None = None  # None: the form has no catalog attributes
+    closed: bool = False
+    general: str = "form"
+
+    def field_of(self, api_field: str) -> str:
+        """The form field an API error path names (``body.location.site`` → ``site``)."""
+        parts = [part for part in api_field.split(".") if not part.isdigit()]
+        if parts and parts[0] == "body":
+            parts = parts[1:]
+        if self.spec_prefix is not None and len(parts) > 1 and parts[0] == "specs":
+            return self.spec_prefix + parts[1]
+        for end in range(len(parts), 0, -1):
+            listed = self.fields.get(".".join(parts[:end]))
+            if listed is not None:
+                return listed
+        return self.general if self.closed or not parts else ".".join(parts)
+
+    def by_field(self, errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The API's ``errors[]`` as form field → message id in the page's language (the first per field)."""
+        shown: dict[str, str] = {}
+        for error in errors:
+            name = self.field_of(str(error.get("field", "")))
+            catalog_value = self.spec_prefix is not None and name.startswith(self.spec_prefix)
+            message = str(error.get("message", ""))
+            shown.setdefault(
+                name, field_hint(message, catalog_value=catalog_value, hint=self.hints.get(name))
+            )
+        return shown
 
 
 def name_in(item: object, locale: str, *, of: str = "") -> str:

@@ -47,19 +47,13 @@ FORM_FIELD_OF = {
     "budget.currency": "budget_currency",
     "budget": "budget_amount",
 }
+REGISTRY_FORM_ERRORS = domain.FormErrors(fields=FORM_FIELD_OF, hints=HINTS)
 EMAILS_SEPARATOR = re.compile(r"[\s,;]+")
 
 
 def errors_by_field(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The API's ``errors[]`` as form field → message id in the page's language (the first for each field)."""
-    shown: dict[str, str] = {}
-    for error in errors:
-        parts = [p for p in str(error.get("field", "")).split(".") if not p.isdigit()]
-        name = ".".join(parts[1:] if parts and parts[0] == "body" else parts) or "form"
-        field = FORM_FIELD_OF.get(name, name)
-        hint = domain.field_hint(str(error.get("message", "")), catalog_value=False, hint=HINTS.get(field))
-        shown.setdefault(field, hint)
-    return shown
+    return REGISTRY_FORM_ERRORS.by_field(errors)
 
 
 def new_key() -> str:

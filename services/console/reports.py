@@ -20,6 +20,9 @@ FILTERS = ("from", "to", "region", "category", "donor", "programme", "priority",
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": "application/octet-stream"}
 CHART_BARS = 12  # the chart shows the largest figures; the table below has every row
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+STATEMENT_MONTHS = 12  # this month (to date) and the eleven before
+STATEMENT_ROLES = ("donor", "coordinator", "admin")
 TITLES = {
     "unmet-need": N_("Unmet need"),
     "donor-fulfilment": N_("Donor fulfilment"),
@@ -148,6 +151,20 @@ def export_file_name(report: str, fmt: str, *, scope: str | None, today: date) -
     """``vidnova-unmet-need-UA-63-2026-12-02.csv``: the report, the scope a role fixes, the day."""
     parts = ["vidnova", report, *([scope] if scope else []), today.isoformat()]
     return "-".join(parts) + f".{fmt}"
+
+
+def statement_months(today: date, count: int = STATEMENT_MONTHS) -> list[date]:
+    """The first days of the months a statement can be asked for, newest first: this month, to date, first."""
+    months, year, month = [], today.year, today.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def statement_file_name(donor_id: str, month: str) -> str:
+    """``vidnova-statement-jica-2026-11.pdf``."""
+    return f"vidnova-statement-{donor_id}-{month}.pdf"
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,9 @@ HINTS: dict[str, str] = {
     "region": N_("Choose the region."),
     "category": N_("Choose a category."),
 }
+REQUEST_FORM_ERRORS = domain.FormErrors(
+    fields=FORM_FIELDS, hints=HINTS, spec_prefix=SPEC_PREFIX, closed=True, general=""
+)
 REQUIRED = domain.FIELD_REQUIRED
 NOT_A_NUMBER = N_("Enter a number.")
 OUT_OF_RANGE = domain.VALUE_NOT_ALLOWED
@@ -187,27 +190,9 @@ def request_body(
     return body, errors
 
 
-def form_field_of(api_field: str) -> str | None:
-    """The form field an API error path names (``body.specs.power_kw`` → ``spec-power_kw``), or None."""
-    path = api_field.removeprefix("body.")
-    if path.startswith("specs."):
-        return SPEC_PREFIX + path.removeprefix("specs.").split(".")[0]
-    while path:
-        if path in FORM_FIELDS:
-            return FORM_FIELDS[path]
-        path = path.rpartition(".")[0]  # body.contact.email.0 → contact.email
-    return None
-
-
 def field_errors(api_errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The API's ``errors[]`` as a message id per form field (``""`` for what names no field)."""
-    shown: dict[str, str] = {}
-    for error in api_errors:
-        field = form_field_of(str(error.get("field", ""))) or ""
-        message = str(error.get("message", ""))
-        hint = domain.field_hint(message, catalog_value=field.startswith(SPEC_PREFIX), hint=HINTS.get(field))
-        shown.setdefault(field, hint)
-    return shown
+    return REQUEST_FORM_ERRORS.by_field(api_errors)
 
 
 CATCH_UP_ROUNDS = 15  # rounds of 2 s: how long a page waits for the requests service to catch up

@@ -138,7 +138,7 @@ class Allocation(BaseModel):
     quantity: int
     status: str
     reason: str
-    reason_facts: dict[str, Any] | None = None  # worded in the page's language by `reasons.describe_reason`
+    reason_facts: dict[str, Any] | None = None  # worded in the page's language by `shared.reasons`
     proposed_at: datetime
     expires_at: datetime
     updated_at: datetime

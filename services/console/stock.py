@@ -49,6 +49,7 @@ HINTS = {
     "available_from": N_("Enter a date."),
     **{name: registry.HINTS[name] for name in ("programme_id", "unit_value", "currency")},
 }
+LOT_FORM_ERRORS = domain.FormErrors(fields=FORM_FIELD_OF, hints=HINTS, spec_prefix="specs.")
 SERIALS_SEPARATOR = re.compile(r"[\n,;]+")
 
 
@@ -173,27 +174,9 @@ def queue_order(proposals: Iterable[Q]) -> list[Q]:
     return sorted(proposals, key=lambda p: (PRIORITY_RANK.get(p.priority, len(PRIORITY_RANK)), p.proposed_at))
 
 
-def form_field(api_field: str) -> str:
-    """The form field an API error names (``body.location.site`` → ``site``, ``body.x.0`` → ``x``)."""
-    parts = api_field.split(".")
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    while parts and parts[-1].isdigit():
-        parts = parts[:-1]
-    name = ".".join(parts) or "form"
-    return FORM_FIELD_OF.get(name, name)
-
-
 def errors_by_field(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The API's ``errors[]`` as form field → message id in the page's language (the first for each field)."""
-    shown: dict[str, str] = {}
-    for error in errors:
-        field = form_field(str(error.get("field", "")))
-        hint = domain.field_hint(
-            str(error.get("message", "")), catalog_value=field.startswith("specs."), hint=HINTS.get(field)
-        )
-        shown.setdefault(field, hint)
-    return shown
+    return LOT_FORM_ERRORS.by_field(errors)
 
 
 def _number_or_text(value: str) -> int | float | str:

@@ -43,9 +43,10 @@ def page_environments() -> dict[Locale, Environment]:
         )
         catalog = load_catalog(locale)
         environment.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
-        environment.globals["why"] = reason_of(catalog.gettext)
+        environment.globals["why"] = reason_of(locale)
         environment.filters["when"] = partial(format_datetime, format="medium", tzinfo=KYIV, locale=locale)
         environment.filters["day"] = partial(format_date, format="medium", locale=locale)
+        environment.filters["month"] = partial(format_date, format="LLLL y", locale=locale)
         environment.filters["number"] = partial(format_decimal, locale=locale)
         # A lot's or allocation's donor, and a donor or programme itself, by name in the page's language.
         environment.filters["donor"] = partial(name_in, locale=locale, of="donor")

@@ -17,6 +17,7 @@ from jinja2.runtime import Context
 from services.notifications.routing import Notice
 from shared.catalog import get_category
 from shared.geography import get_region
+from shared.reasons import describe_reason
 
 Locale = Literal["en", "uk"]
 LOCALES: tuple[Locale, ...] = get_args(Locale)
@@ -154,6 +155,12 @@ def _date(context: Context, value: date) -> str:
     return f"{value.day} {month} {value.year}"
 
 
+@pass_context
+def _why(context: Context, payload: Any) -> str:
+    """A proposal's "why this lot" in the notice's language (shared/reasons.py), as the console words it."""
+    return describe_reason(payload.reason_facts, payload.reason, _locale(context))
+
+
 KYIV = ZoneInfo("Europe/Kyiv")
 KYIV_TIME = {"uk": "за київським часом", "en": "Kyiv time"}
 
@@ -182,6 +189,7 @@ def _environment() -> Environment:
         region=_region,
         category=_category,
         donor=_donor,
+        why=_why,
         term=_term,
         date=_date,
         datetime=_datetime,

@@ -15,13 +15,14 @@ from starlette.datastructures import FormData, QueryParams
 from services.console import stock
 from services.console.api.frame import (
     CsrfChecked,
+    Sections,
     Visitor,
     clients_of,
     redirect,
     render,
     role_in,
 )
-from services.console.clients import ServiceRefused, ServiceUnavailable
+from services.console.clients import ServiceRefused
 from services.console.schemas import Allocation
 
 log = logging.getLogger(__name__)
@@ -160,25 +161,22 @@ async def stock_home(request: Request, visitor: Visitor) -> dict[str, Any]:
     role = visitor.person.account.role
     if role not in ("coordinator", "admin", "donor"):
         return {}
-    clients = clients_of(request)
-    context: dict[str, Any] = {
+    clients, caller, sections = clients_of(request), visitor.caller(), Sections()
+    if role == "donor":
+        to_dispatch, rows = (
+            await sections.read(clients.allocation.allocations(caller, status="approved"), empty=[]),
+            [],
+        )
+    else:
+        to_dispatch, rows = (
+            [],
+            (await sections.read(proposal_rows(request, visitor), empty=[]))[: stock.HOME_ROWS],
+        )
+    recent = await sections.read(clients.notifications.inbox(caller, limit=stock.HOME_ROWS), empty=[])
+    return {
         **stock.page_labels(visitor.locale),
-        "to_dispatch": [],
-        "rows": [],
-        "recent": [],
+        "to_dispatch": to_dispatch,
+        "rows": rows,
+        "recent": recent,
+        "down": sections.down,
     }
-    down: list[str] = []  # home still shows when a service is down, saying which
-    try:
-        if role == "donor":
-            context["to_dispatch"] = await clients.allocation.allocations(visitor.caller(), status="approved")
-        else:
-            context["rows"] = (await proposal_rows(request, visitor))[: stock.HOME_ROWS]
-    except ServiceUnavailable as exc:
-        log.warning("home without stock", extra={"upstream": exc.service, "error": str(exc)})
-        down.append("allocation")
-    try:
-        context["recent"] = await clients.notifications.inbox(visitor.caller(), limit=stock.HOME_ROWS)
-    except ServiceUnavailable as exc:
-        log.warning("home without recent activity", extra={"upstream": exc.service, "error": str(exc)})
-        down.append("notifications")
-    return {**context, "down": down}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -25,6 +26,29 @@ from services.console.settings import ConsoleSettings
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Sections:
+    """A page made of sections that each read one service: one that is down empties its own section.
+
+    ``down`` names the services that did not answer, in order, for the page's notice; the rest of the
+    page still shows (a home page is where people start, even when part of the system is unreachable).
+    """
+
+    down: list[str] = field(default_factory=list)
+
+    async def read(self, what: Awaitable[T], *, empty: T) -> T:
+        """What ``what`` gives, or ``empty`` when its service is unavailable (logged, named in ``down``)."""
+        try:
+            return await what
+        except ServiceUnavailable as exc:
+            log.warning("a section is empty: its service is unavailable", extra={"upstream": exc.service})
+            if exc.service not in self.down:
+                self.down.append(exc.service)
+            return empty
+
 
 SESSION_COOKIE = "vidnova_session"
 ANONYMOUS_CSRF_COOKIE = "vidnova_csrf"
@@ -269,7 +293,7 @@ async def on_service_unavailable(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code if exc.status_code in (403, 404, 405) else 500
+    status = exc.status_code if exc.status_code in (400, 403, 404, 405) else 500
     return await render(request, "error.html", {"status": status}, status_code=exc.status_code)
 
 

@@ -10,9 +10,17 @@ from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
 from services.console import domain, request_form
-from services.console.api.frame import CsrfChecked, PageForbidden, Visitor, clients_of, redirect, render
+from services.console.api.frame import (
+    CsrfChecked,
+    PageForbidden,
+    Sections,
+    Visitor,
+    clients_of,
+    redirect,
+    render,
+)
 from services.console.api.requests import ReaderDep
-from services.console.clients import Caller, ServiceClients, ServiceRefused, ServiceUnavailable
+from services.console.clients import Caller, ServiceClients, ServiceRefused
 from services.console.schemas import Allocation, RequestView
 from shared.catalog import get_category
 from shared.geography import get_region
@@ -158,20 +166,14 @@ async def region_admin_home(request: Request, visitor: Visitor) -> dict[str, Any
     """A region admin's home: deliveries to confirm, requests waitlisted, then recent activity.
 
     A service that is down empties its section and names itself there; the home page still shows."""
-    clients, caller = clients_of(request), visitor.caller()
-    context: dict[str, Any] = {"region_home": True, "statuses": request_form.STATUSES, "down": []}
-    try:
-        context["to_confirm"] = await clients.allocation.allocations(
-            caller, status="dispatched", region=caller.region or ""
-        )
-    except ServiceUnavailable as exc:
-        context["to_confirm"], context["down"] = [], [*context["down"], exc.service]
-    try:
-        context["waitlisted"] = await clients.requests.requests(caller, status="waitlisted")
-    except ServiceUnavailable as exc:
-        context["waitlisted"], context["down"] = [], [*context["down"], exc.service]
-    try:
-        context["recent"] = await clients.notifications.inbox(caller, limit=10)
-    except ServiceUnavailable as exc:
-        context["recent"], context["down"] = [], [*context["down"], exc.service]
-    return context
+    clients, caller, sections = clients_of(request), visitor.caller(), Sections()
+    return {
+        "region_home": True,
+        "statuses": request_form.STATUSES,
+        "to_confirm": await sections.read(
+            clients.allocation.allocations(caller, status="dispatched", region=caller.region or ""), empty=[]
+        ),
+        "waitlisted": await sections.read(clients.requests.requests(caller, status="waitlisted"), empty=[]),
+        "recent": await sections.read(clients.notifications.inbox(caller, limit=10), empty=[]),
+        "down": sections.down,
+    }

@@ -54,6 +54,8 @@ def test_a_service_that_is_down_is_named_on_the_page_and_the_person_stays_signed
         assert signed_in.status_code == 200
         assert "Welcome, C" in signed_in.text
         assert 'id="unread-count"' in signed_in.text  # the frame shows without the notifications service
+        assert "The notifications service is unavailable" in signed_in.text  # home names it, once
+        assert signed_in.text.count("The notifications service is unavailable") == 1
         inbox = browser.get("/inbox")
         assert inbox.status_code == 503
         assert "The notifications service is unavailable" in inbox.text

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.console.reasons import describe_reason
-from services.console.translations import load_catalog
+from shared.reasons import describe_reason
 from shared.settings import ALL_SERVICE_NAMES
 from tests.browser.console import Console, start_console, stop_console
 from tests.browser.stock_setup import (
@@ -29,8 +28,6 @@ from tests.browser.stock_setup import (
     register_lot,
 )
 from tests.conftest import Infra
-
-UK = load_catalog("uk").gettext
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +89,7 @@ async def test_a_ukrainian_page_shows_the_reason_in_ukrainian(
     stack: Console, proposal: dict[str, Any]
 ) -> None:
     assert proposal["reason_facts"] is not None
-    ukrainian = describe_reason(UK, proposal["reason_facts"], proposal["reason"])
+    ukrainian = describe_reason(proposal["reason_facts"], proposal["reason"], "uk")
     assert ukrainian.startswith("Місце в черзі обслуговування: 1 (критичний пріоритет")
     async with _coordinator(stack, "uk") as client:
         pages = await _pages(client, proposal)

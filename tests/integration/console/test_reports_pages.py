@@ -181,3 +181,40 @@ def test_with_the_allocation_service_down_both_pages_say_so(tmp_path: Path) -> N
             assert "The allocation service is unavailable" in answer.text
             assert "You are still signed in." in answer.text
         assert browser.get("/reports/stock/export?format=csv").status_code == 503
+
+
+async def test_donor_and_programme_filters_offer_the_registry_by_name_and_a_statement_form(
+    stack: Console,
+) -> None:
+    donor_id, programme_id = f"donor-{uuid.uuid4().hex[:6]}", f"prog-{uuid.uuid4().hex[:6]}"
+    async with stack.stack.client("allocation", "admin") as api:
+        donor = {"id": donor_id, "name_en": "Kyushu Relief", "name_uk": "Кюсю Допомога", "kind": "ngo"}
+        assert (await api.post("/v1/donors", json={**donor, "country": "JP"})).status_code == 201
+        programme = {
+            "id": programme_id,
+            "donor_id": donor_id,
+            "name_en": "Winter heat",
+            "name_uk": "Зимове тепло",
+            "period": {"start": "2026-10-01", "end": "2027-03-31"},
+            "budget": {"currency": "JPY", "amount": "1000000"},
+        }
+        assert (await api.post("/v1/programmes", json=programme)).status_code == 201
+    async with _signed_in(stack, "coordinator") as client:
+        html = (await client.get("/reports", params={"report": "donor-fulfilment", "donor": donor_id})).text
+        donor_select = html[html.index('id="f-donor"') : html.index("</select>", html.index('id="f-donor"'))]
+        assert f'<option value="{donor_id}" selected>Kyushu Relief</option>' in donor_select
+        assert f'<option value="{programme_id}">Winter heat</option>' in html
+        statement = html[html.index('id="statement-heading"') :]
+        assert 'action="/reports/statement"' in statement
+        assert f'<option value="{donor_id}" selected>Kyushu Relief</option>' in statement
+        bad_month = await client.get("/reports/statement", params={"donor": donor_id, "month": "2026-13"})
+        assert bad_month.status_code == 400
+    async with _signed_in(stack, "donor", donor_id=donor_id) as client:
+        html = (await client.get("/reports", params={"report": "donor-fulfilment"})).text
+        assert 'id="f-donor"' not in html  # a donor's figures are their own
+        assert f'<option value="{programme_id}">Winter heat</option>' in html
+        statement = html[html.index('id="statement-heading"') :]
+        assert 'id="s-donor"' not in statement
+        assert "(to date)" in statement  # this month is offered, month to date
+        unmet = (await client.get("/reports", params={"report": "unmet-need"})).text
+        assert 'id="statement-heading"' not in unmet

@@ -83,3 +83,12 @@ def test_export_file_names_carry_the_report_the_scope_and_the_day() -> None:
     assert reports.export_file_name("stock", "xlsx", scope=None, today=day) == "vidnova-stock-2026-12-02.xlsx"
     named = reports.export_file_name("unmet-need", "csv", scope="UA-63", today=day)
     assert named == "vidnova-unmet-need-UA-63-2026-12-02.csv"
+
+
+def test_statement_months_run_back_from_this_month_across_the_new_year() -> None:
+    months = reports.statement_months(date(2027, 2, 14), count=4)
+    assert months == [date(2027, 2, 1), date(2027, 1, 1), date(2026, 12, 1), date(2026, 11, 1)]
+    assert len(reports.statement_months(date(2026, 12, 2))) == reports.STATEMENT_MONTHS
+    assert reports.statement_file_name("jica", "2026-11") == "vidnova-statement-jica-2026-11.pdf"
+    assert reports.MONTH.match("2026-11")
+    assert not reports.MONTH.match("2026-13")

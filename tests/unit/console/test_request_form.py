@@ -10,9 +10,9 @@ from services.console import request_form
 from services.console.request_form import (
     NOT_A_NUMBER,
     OUT_OF_RANGE,
+    REQUEST_FORM_ERRORS,
     REQUIRED,
     field_errors,
-    form_field_of,
     request_body,
     spec_fields,
     timeline_label,
@@ -102,12 +102,12 @@ def test_a_quantity_that_is_not_a_number_goes_to_the_api_as_typed() -> None:
         ("body.needed_by", "needed_by"),
         ("body.quantity", "quantity"),
         ("body.specs.fuel.1", "spec-fuel"),
-        ("body", None),
-        ("body.colour", None),
+        ("body", ""),
+        ("body.colour", ""),  # no such field on the form: the notice above it says it
     ],
 )
-def test_api_field_paths_name_form_fields(api_field: str, form_field: str | None) -> None:
-    assert form_field_of(api_field) == form_field
+def test_api_field_paths_name_form_fields(api_field: str, form_field: str) -> None:
+    assert REQUEST_FORM_ERRORS.field_of(api_field) == form_field
 
 
 def test_api_errors_become_one_translatable_message_per_field() -> None:

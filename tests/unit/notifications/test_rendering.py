@@ -15,7 +15,9 @@ from shared.events.payloads import (
     AllocationProposed,
     AllocationReleased,
     Payload,
+    ReasonFacts,
 )
+from shared.reasons import describe_reason
 from tests.factories import allocation_event, request_status_changed, request_submitted, request_waitlisted
 
 UK_UNITS = ("одиниця", "одиниці", "одиниць")
@@ -184,3 +186,20 @@ def test_notices_fall_back_to_the_donor_id_when_the_donor_is_not_registered() ->
     dispatched = allocation_event(AllocationDispatched, quantity=1)
     en = render(notice(dispatched, "shipment_on_its_way"), "en")
     assert "Shipment from donor jica: 1 unit of generator for request UA63-2026-000001" in en.body
+
+
+def test_a_proposals_reason_is_worded_in_the_notices_language_from_its_facts() -> None:
+    facts = ReasonFacts(
+        rank=2, priority="critical", front_line=True, distance_km=118.4,
+        available_by_needed_by=True, compatible_lots=3, basis="nearest",
+    )  # fmt: skip
+    stored = describe_reason(facts, "", "en")
+    proposed = allocation_event(AllocationProposed, reason=stored, reason_facts=facts)
+    for template in ("proposal_awaiting_approval", "lot_proposed"):
+        uk = render(notice(proposed, template), "uk").body
+        assert "Місце в черзі обслуговування: 2 (критичний пріоритет, прифронтовий)" in uk
+        assert "лот за 118 км" in uk
+        assert "Ranked" not in uk
+        assert stored in render(notice(proposed, template), "en").body
+    older = allocation_event(AllocationProposed, reason="Ranked 1 (an older sentence).", reason_facts=None)
+    assert "Ranked 1 (an older sentence)." in render(notice(older, "lot_proposed"), "uk").body
