@@ -8,33 +8,29 @@ class, interchangeable lots a lot type (`fit`). How many units each demand gets 
 with exchanges in the order of service gives it — demand units form a transversal matroid, so
 that is exact: no allocation serves more priority-weighted units, for any weights that decrease
 with priority, and within a priority earlier-ranked demands come first — but it is found by one
-min-cost flow over classes and lot types (`exchange`). Each demand then takes its units, in the
-order of service, from the nearest shelves of the lot types the flow gave its class (`stock`).
+min-cost flow over classes and lot types (`exchange`). Which lots each class takes of the lot
+types the flow gave it is dealt per lot type earliest needed_by first, from the nearest shelves'
+units available by that date (`timing`; SPEC §4: stock in time before nearer stock that is late),
+and each class hands its lots to its demands by prefix sums, earliest available to earliest needed
+(`stock`, `market`). The demands are read once into columns: no step loops over them in Python
+but that read, the dealing of lots per (class, lot type, needed_by) and the making of the proposals.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime
 from operator import attrgetter
 
 import numpy as np
+from numpy.typing import NDArray
 
 from services.allocation.matching.exchange import Market, solve
-from services.allocation.matching.fit import demand_classes, lot_types_of, spec_keys
-from services.allocation.matching.market import CategoryBook
+from services.allocation.matching.fit import DemandType, lot_types_of, spec_keys, type_classes
+from services.allocation.matching.market import CategoryBook, Columns
 from services.allocation.matching.stock import Distances
-from services.allocation.matching.values import (
-    PRIORITY_RANK,
-    Demand,
-    Proposal,
-    Supply,
-    service_order,
-)
-
-_ORDER_FIELDS = attrgetter("priority", "front_line", "needed_by", "submitted_at")
-_CLASS_FIELDS = attrgetter("specs", "region", "excluded_lot_ids", "unmet")
+from services.allocation.matching.values import PRIORITY_RANK, Demand, Proposal, Supply, service_order
 
 
 def propose_allocations(
@@ -44,7 +40,7 @@ def propose_allocations(
     distance_km: Callable[[str, str], float],
 ) -> list[Proposal]:
     """Propose free stock for unmet demand, maximising priority-weighted units served."""
-    # Some 200k small objects and no cycles: the cyclic collector would only rescan them.
+    # Some 100k small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -57,47 +53,100 @@ def propose_allocations(
 def _propose(
     demands: Sequence[Demand], supplies: Sequence[Supply], distance_km: Callable[[str, str], float]
 ) -> list[Proposal]:
-    ranked = in_order_of_service([d for d in demands if d.unmet > 0])
-    if not ranked:
+    wanted = [d for d in demands if d.unmet > 0]
+    if not wanted:
         return []
+    columns = read_columns(wanted)
     distances = Distances(distance_km)
-    # One pass over the demands for what classes are made of; then each category takes its share.
-    specs, regions, rejected, units = zip(*map(_CLASS_FIELDS, ranked), strict=True)
-    keys = list(zip(spec_keys(list(specs)), regions, rejected, strict=True))
-    unmet = np.array(units, dtype=np.int64)
+    rejected_lots = {lot_id for lots in columns.rejected if lots for lot_id in lots}
     books: list[CategoryBook] = []
     markets: list[Market] = []
-    for ranks, offered in _by_category(ranked, supplies):
-        wanted = list(map(ranked.__getitem__, ranks))
-        lot_type_of, lot_types = lot_types_of(offered, wanted)
-        class_of, fits = demand_classes(wanted, lot_types, list(map(keys.__getitem__, ranks)))
-        book = CategoryBook(wanted, ranks, offered, lot_type_of, class_of, fits, distances)
+    for ranks, offered in _by_category(columns, supplies):
+        lot_type_of, lot_types = lot_types_of(offered, (), rejected_lots)
+        first, type_of = np.unique(columns.type_code[ranks], return_index=True, return_inverse=True)[1:]
+        rows = columns.row[ranks[first]].tolist()
+        types = [DemandType(columns.specs[i], columns.region[i], columns.rejected[i]) for i in rows]
+        class_of_type, fits = type_classes(types, lot_types)
+        class_of = np.asarray(class_of_type, dtype=np.intp)[type_of.reshape(-1)]
+        book = CategoryBook(columns, ranks, offered, lot_type_of, class_of, fits, distances)
         books.append(book)
-        markets.append(
-            Market(np.asarray(class_of, dtype=np.intp), unmet[ranks], fits, book.km, book.free_of_type)
-        )
-    by_rank: list[list[Proposal] | None] = [None] * len(ranked)
+        markets.append(Market(class_of, columns.unmet[ranks], fits, book.km, book.free_of_type))
+    served_ranks: list[NDArray[np.int64]] = []
+    proposals: list[Proposal] = []
     for book, allocation in zip(books, solve(markets), strict=True):
-        book.propose(allocation.served, allocation.budget, by_rank)
-    return [proposal for proposals in by_rank if proposals for proposal in proposals]
-
-
-def in_order_of_service(demands: list[Demand]) -> list[Demand]:
-    """The demands sorted by `service_order`, with numpy on encoded keys (Python's sort on ties)."""
-    if not demands:
+        category_ranks, category_proposals = book.propose(allocation.served, allocation.budget)
+        served_ranks.append(category_ranks)
+        proposals += category_proposals
+    if not proposals:
         return []
-    priority, front_line, needed_by, submitted_at = zip(*map(_ORDER_FIELDS, demands), strict=True)
+    # Each category's proposals come in order of service; a stable sort on rank interleaves them.
+    order = np.argsort(np.concatenate(served_ranks), kind="stable")
+    return list(map(proposals.__getitem__, order.tolist()))
+
+
+def read_columns(demands: list[Demand]) -> Columns:
+    """The demands' fields, one pass each, and their order of service (`service_order`).
+
+    A demand type (category, specs, region and rejected lots) is coded in the order of service of
+    its first demand, so each category's types come in that order too.
+    """
     n = len(demands)
+    priority, front_line, needed_by, submitted_at, category, specs, region, rejected, unmet = (
+        list(map(attrgetter(name), demands)) for name in _FIELDS
+    )
     keys = np.empty((4, n), dtype=np.float64)
     keys[0] = np.fromiter(map(PRIORITY_RANK.__getitem__, priority), np.float64, n)
     keys[1] = np.fromiter(front_line, np.float64, n) == 0  # front-line first
-    keys[2] = np.fromiter(map(date.toordinal, needed_by), np.float64, n)
-    keys[3] = np.fromiter(map(_instant, submitted_at), np.float64, n)
+    ordinals = np.fromiter(map(date.toordinal, needed_by), np.int64, n)
+    keys[2] = ordinals
+    if all(at.tzinfo is not None for at in submitted_at):
+        keys[3] = np.fromiter(map(datetime.timestamp, submitted_at), np.float64, n)
+    else:
+        keys[3] = np.fromiter(map(_instant, submitted_at), np.float64, n)
     order = np.lexsort(keys[::-1])
     ordered = keys[:, order]
-    if bool((ordered[:, 1:] == ordered[:, :-1]).all(axis=0).any()):
-        return sorted(demands, key=service_order)  # equal keys: the request id decides
-    return list(map(demands.__getitem__, order.tolist()))
+    if bool((ordered[:, 1:] == ordered[:, :-1]).all(axis=0).any()):  # equal keys: the request id decides
+        order = np.array(sorted(range(n), key=lambda i: service_order(demands[i])), dtype=np.intp)
+    codes = [_codes(column) for column in (category, spec_keys(specs), region, rejected)]
+    key = codes[0]
+    for code in codes[1:]:
+        key = key * (int(code.max()) + 1) + code
+    first, type_of = np.unique(key[order], return_index=True, return_inverse=True)[1:]
+    by_first = np.empty(len(first), dtype=np.intp)
+    by_first[np.argsort(first)] = np.arange(len(first))
+    return Columns(
+        row=order,
+        request_id=list(map(attrgetter("request_id"), demands)),
+        priority=priority,
+        front_line=front_line,
+        needed_by=ordinals,
+        category=codes[0][order],
+        category_names=list(dict.fromkeys(category)),
+        specs=specs,
+        region=region,
+        rejected=rejected,
+        unmet=np.array(unmet, dtype=np.int64)[order],
+        type_code=by_first[type_of.reshape(-1)],
+    )
+
+
+_FIELDS = (
+    "priority",
+    "front_line",
+    "needed_by",
+    "submitted_at",
+    "category",
+    "specs",
+    "region",
+    "excluded_lot_ids",
+    "unmet",
+)
+
+
+def _codes(values: Sequence[Hashable]) -> NDArray[np.int64]:
+    """Each value's number, in order of first appearance."""
+    index = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    return np.fromiter(map(index.__getitem__, values), np.int64, len(values))
 
 
 def _instant(at: datetime) -> float:
@@ -105,23 +154,23 @@ def _instant(at: datetime) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
-def _by_category(
-    ranked: Sequence[Demand], supplies: Sequence[Supply]
-) -> list[tuple[list[int], list[Supply]]]:
+def _by_category(columns: Columns, supplies: Sequence[Supply]) -> list[tuple[NDArray[np.intp], list[Supply]]]:
     """Per category with stock: its demands' ranks (from 0, in order), its lots with stock by id."""
-    index: dict[str, int] = {}
-    codes = np.array([index.setdefault(d.category, len(index)) for d in ranked], dtype=np.intp)
-    by_code = np.argsort(codes, kind="stable")
-    bounds = np.cumsum(np.bincount(codes, minlength=len(index)))
-    offered: list[list[Supply]] = [[] for _ in index]
-    for supply in sorted(supplies, key=lambda s: s.lot_id.int):
-        code = index.get(supply.category)
-        if code is not None and supply.free > 0:
-            offered[code].append(supply)
+    code = {name: i for i, name in enumerate(columns.category_names)}
+    by_code = np.argsort(columns.category, kind="stable")
+    bounds = np.cumsum(np.bincount(columns.category, minlength=len(code))).tolist()
+    offered: list[list[Supply]] = [[] for _ in code]
+    for supply in sorted(supplies, key=_lot_order):
+        category = code.get(supply.category)
+        if category is not None and supply.free > 0:
+            offered[category].append(supply)
+    starts = [0, *bounds[:-1]]
     return [
-        (by_code[end - count : end].tolist(), offered[code])
-        for code, (end, count) in enumerate(
-            zip(bounds.tolist(), np.diff(bounds, prepend=0).tolist(), strict=True)
-        )
-        if offered[code]
+        (by_code[start:end], offered[i])
+        for i, (start, end) in enumerate(zip(starts, bounds, strict=True))
+        if offered[i]
     ]
+
+
+def _lot_order(supply: Supply) -> int:
+    return supply.lot_id.int

@@ -33,7 +33,9 @@ class LotType:
 
 
 @dataclass(frozen=True)
-class _DemandType:
+class DemandType:
+    """Demands with equal specs, region and rejected lots: they fit the same lot types."""
+
     specs: Mapping[str, object]
     region: str
     excluded: frozenset[UUID]
@@ -68,7 +70,19 @@ def demand_classes(
             )
         )
     type_of = [index.setdefault(key, len(index)) for key in keys]
-    types = [_DemandType(specs, region, excluded) for specs, region, excluded in _firsts(demands, type_of)]
+    first: list[int] = np.unique(np.asarray(type_of, dtype=np.intp), return_index=True)[1].tolist()
+    types = [DemandType(demands[i].specs, demands[i].region, demands[i].excluded_lot_ids) for i in first]
+    class_of_type, fits = type_classes(types, lot_types)
+    return [class_of_type[t] for t in type_of], fits
+
+
+def type_classes(
+    types: Sequence[DemandType], lot_types: Sequence[LotType]
+) -> tuple[list[int], NDArray[np.bool_]]:
+    """Class of each demand type (same fits, same region) and the class x lot type fits.
+
+    Classes are numbered in order of their first type.
+    """
     fits = _fit_matrix(types, lot_types)
     classes: dict[tuple[bytes, str], int] = {}
     class_of_type = [
@@ -76,20 +90,18 @@ def demand_classes(
         for row, t in zip(fits, types, strict=True)
     ]
     first_of_class = {c: t for t, c in reversed(list(enumerate(class_of_type)))}
-    return [class_of_type[t] for t in type_of], fits[[first_of_class[c] for c in range(len(classes))]]
+    return class_of_type, fits[[first_of_class[c] for c in range(len(classes))]]
 
 
-def _firsts(
-    demands: Sequence[Demand], type_of: list[int]
-) -> list[tuple[Mapping[str, object], str, frozenset[UUID]]]:
-    """Specs, region and rejected lots of each type's first demand."""
-    first: list[int] = np.unique(np.asarray(type_of, dtype=np.intp), return_index=True)[1].tolist()
-    return [(demands[i].specs, demands[i].region, demands[i].excluded_lot_ids) for i in first]
+def lot_types_of(
+    supplies: Sequence[Supply], demands: Sequence[Demand], rejected: set[UUID] | None = None
+) -> tuple[list[int], list[LotType]]:
+    """Group interchangeable lots; a lot some request rejected stays a type of its own.
 
-
-def lot_types_of(supplies: Sequence[Supply], demands: Sequence[Demand]) -> tuple[list[int], list[LotType]]:
-    """Group interchangeable lots; a lot some request rejected stays a type of its own."""
-    rejected = {lot_id for d in demands if d.excluded_lot_ids for lot_id in d.excluded_lot_ids}
+    `rejected`, when given, is every lot the demands rejected (saves reading them again).
+    """
+    if rejected is None:
+        rejected = {lot_id for d in demands if d.excluded_lot_ids for lot_id in d.excluded_lot_ids}
     index: dict[tuple[object, ...], int] = {}
     types: list[LotType] = []
     type_of = []
@@ -134,7 +146,7 @@ def _spec_key(specs: Mapping[str, object]) -> Hashable:
     return repr(specs)
 
 
-def _fit_matrix(demand_types: Sequence[_DemandType], lot_types: Sequence[LotType]) -> NDArray[np.bool_]:
+def _fit_matrix(demand_types: Sequence[DemandType], lot_types: Sequence[LotType]) -> NDArray[np.bool_]:
     """fits[t, u]: lots of type u may serve demands of type t (`is_compatible`, vectorised)."""
     fits = _eligibility(demand_types, lot_types)
     for name in sorted({name for t in demand_types for name in t.specs}):
@@ -146,7 +158,7 @@ def _fit_matrix(demand_types: Sequence[_DemandType], lot_types: Sequence[LotType
     return fits
 
 
-def _eligibility(demand_types: Sequence[_DemandType], lot_types: Sequence[LotType]) -> NDArray[np.bool_]:
+def _eligibility(demand_types: Sequence[DemandType], lot_types: Sequence[LotType]) -> NDArray[np.bool_]:
     regions = sorted({t.region for t in demand_types})
     allowed = np.ones((len(lot_types), len(regions)), dtype=bool)
     for j, lot_type in enumerate(lot_types):
@@ -157,9 +169,14 @@ def _eligibility(demand_types: Sequence[_DemandType], lot_types: Sequence[LotTyp
 
 
 def _attribute_fit(
-    name: str, demand_types: Sequence[_DemandType], lot_types: Sequence[LotType]
+    name: str, demand_types: Sequence[DemandType], lot_types: Sequence[LotType]
 ) -> NDArray[np.bool_]:
-    wants = [t.specs.get(name, _ABSENT) for t in demand_types]
+    """fits for one attribute, computed once per distinct wanted value (few: sizes, fuel choices)."""
+    distinct: dict[object, int] = {}
+    row_of = [distinct.setdefault(_want_key(t.specs.get(name, _ABSENT)), len(distinct)) for t in demand_types]
+    wants = [_ABSENT] * len(distinct)
+    for t, row in zip(demand_types, row_of, strict=True):
+        wants[row] = t.specs.get(name, _ABSENT)
     haves = [u.specs.get(name, _ABSENT) for u in lot_types]
     floor = np.array([float(w) if _is_number(w) else -np.inf for w in wants])
     level = np.array([float(h) if _is_number(h) else np.nan for h in haves])
@@ -171,4 +188,15 @@ def _attribute_fit(
         if want is not _ABSENT and not _is_number(want):
             accepts[i] = False
             accepts[i, [values[v] for v in _acceptable(want) if v in values]] = True
-    return numeric & accepts[:, codes]
+    fit: NDArray[np.bool_] = (numeric & accepts[:, codes])[row_of]
+    return fit
+
+
+def _want_key(want: object) -> object:
+    """Equal keys for equal wanted values (True and 1 apart); the marker for an absent attribute."""
+    if want is _ABSENT:
+        return _ABSENT
+    try:
+        return marshal.dumps(cast(Any, want), 2)
+    except ValueError:
+        return (type(want), repr(want))

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
 import numpy as np
 from numpy.typing import NDArray
 
-from services.allocation.matching.stock import ClassWalk, Distances, Shelves, take_front, take_units
-from services.allocation.matching.values import Basis, Demand, Proposal, Supply, proposal
+from services.allocation.matching.stock import Distances, Shelves, split
+from services.allocation.matching.timing import assign_lots
+from services.allocation.matching.values import Priority, Proposal, Supply, proposal
+
+
+@dataclass
+class Columns:
+    """The open demands, one field per column, and their order of service.
+
+    Lists and `needed_by` (ordinals) are by input position; `row[rank]` is the input position of
+    the demand of that rank (from 0), and the other arrays are by rank.
+    """
+
+    row: NDArray[np.intp]
+    request_id: list[UUID]
+    priority: list[Priority]
+    front_line: list[bool]
+    needed_by: NDArray[np.int64]
+    category: NDArray[np.int64]
+    category_names: list[str]
+    specs: list[Mapping[str, object]]
+    region: list[str]
+    rejected: list[frozenset[UUID]]
+    unmet: NDArray[np.int64]
+    type_code: NDArray[np.intp]
 
 
 class CategoryBook:
@@ -14,31 +41,34 @@ class CategoryBook:
 
     def __init__(
         self,
-        demands: list[Demand],
-        ranks: list[int],
+        columns: Columns,
+        ranks: NDArray[np.intp],
         supplies: list[Supply],
         lot_type_of: list[int],
-        class_of: list[int],
+        class_of: NDArray[np.intp],
         fits: NDArray[np.bool_],
         distances: Distances,
     ) -> None:
-        self.demands, self.ranks, self.supplies = demands, ranks, supplies
-        self.class_of, self.fits, self.distances = class_of, fits, distances
+        self.columns, self.supplies = columns, supplies
+        self.ranks = ranks
+        self.rows = columns.row[ranks]  # each demand's input position
+        self.class_of, self.fits = np.asarray(class_of, dtype=np.intp), fits
         classes, types = fits.shape
-        type_index = np.asarray(lot_type_of, dtype=np.intp)
-        self.free_of_type = np.bincount(
-            type_index, weights=[s.free for s in supplies], minlength=types
-        ).astype(np.int64)
-        lots_of_type = np.bincount(type_index, minlength=types)
-        self.compatible_lots: list[int] = (fits.astype(np.int64) @ lots_of_type).tolist()
-        first = np.unique(np.asarray(class_of, dtype=np.intp), return_index=True)[1]
-        self.origin = [demands[i].region for i in first.tolist()]
-        self.stock = Shelves(supplies, lot_type_of, distances)
-        regions = sorted(set(self.origin))
-        row = {region: i for i, region in enumerate(regions)}
-        self.km = self.stock.km_to_types(regions, types)[[row[o] for o in self.origin]].reshape(
-            classes, types
-        )
+        lot_type = np.asarray(lot_type_of, dtype=np.intp)
+        self.free = free = np.fromiter((s.free for s in supplies), np.int64, len(supplies))
+        self.ready = np.fromiter((s.available_from.toordinal() for s in supplies), np.int64, len(supplies))
+        self.free_of_type = np.bincount(lot_type, weights=free, minlength=types).astype(np.int64)
+        lots_of_type = np.bincount(lot_type, minlength=types)
+        self.compatible_lots = fits.astype(np.int64) @ lots_of_type
+        first = np.unique(self.class_of, return_index=True)[1]
+        origins = list(map(columns.region.__getitem__, self.rows[first].tolist()))
+        row = {region: i for i, region in enumerate(sorted(set(origins)))}
+        self.row_of_class = [row[o] for o in origins]
+        lot_regions = [s.region for s in supplies]
+        column = {region: i for i, region in enumerate(sorted(set(lot_regions)))}
+        km = distances.matrix(list(row), list(column))
+        self.stock = Shelves(lot_type, np.array([column[r] for r in lot_regions]), free, self.ready, km)
+        self.km = self.stock.km_to_types(types)[self.row_of_class].reshape(classes, types)
 
     def bases(self, budget: NDArray[np.int64]) -> NDArray[np.int8]:
         """Per class x lot type, why the class takes that stock: 0 nearest, 1 moved, 2 exchanged.
@@ -54,7 +84,7 @@ class CategoryBook:
         moved = given & (km > nearest)
         was_moved = moved.any(axis=1)
         first_rank = np.full(len(was_moved), top, dtype=np.int64)
-        np.minimum.at(first_rank, np.asarray(self.class_of, dtype=np.intp), np.asarray(self.ranks))
+        np.minimum.at(first_rank, self.class_of, self.ranks)
         # Per lot type: the first rank of a class moved off it (top if none was).
         moved_off = (km == nearest) & self.fits & was_moved[:, None]
         kept_since = np.where(moved_off, first_rank[:, None], top).min(axis=0, initial=top)
@@ -62,58 +92,70 @@ class CategoryBook:
         return np.where(moved, 1, np.where(exchanged, 2, 0)).astype(np.int8)
 
     def propose(
-        self, served: NDArray[np.int64], budget: NDArray[np.int64], by_rank: list[list[Proposal] | None]
-    ) -> None:
-        """Each served demand's units, in order of service, from the shelves its class was given."""
-        walks: dict[int, ClassWalk] = {}
-        stock, demands, class_of, ranks = self.stock, self.demands, self.class_of, self.ranks
-        ready, free, shelf_type, shelf_ready = stock.ready, stock.free, stock.shelf_type, stock.shelf_ready
-        shelf_free, shelf_lots, shelf_front = stock.shelf_free, stock.shelf_lots, stock.shelf_front
-        lot_ids = [s.lot_id for s in self.supplies]
-        self.bases_of: list[list[Basis]] = _BASIS_NAMES[self.bases(budget)].tolist()
+        self, served: NDArray[np.int64], budget: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], list[Proposal]]:
+        """Each served demand's units from the lots its class claimed; the proposals' ranks and the proposals.
+
+        A class's pieces go to its demands earliest available to earliest needed, nearest first
+        where that does not matter. Proposals come in order of service, each demand's nearest lot first.
+        """
+        stock = self.stock
         chosen = np.flatnonzero(served)
-        for d, units in zip(chosen.tolist(), served[chosen].tolist(), strict=True):
-            demand, demand_class = demands[d], class_of[d]
-            walk = walks.get(demand_class)
-            if walk is None:
-                walk = walks[demand_class] = self._walk(demand_class, budget[demand_class])
-            needed_by = demand.needed_by.toordinal()
-            head = (ranks[d] + 1, demand.priority, demand.front_line)
-            # Most demands take all their units from the front lot of the first shelf they may use.
-            shelf = walk.shelves[walk.start]
-            lot_type = shelf_type[shelf]
-            if (
-                shelf_free[shelf] >= units
-                and walk.budget[lot_type] >= units
-                and free[shelf_lots[shelf][shelf_front[shelf]]] >= units
-                and (shelf_ready[shelf] <= needed_by or needed_by < walk.earliest)
-            ):
-                lot = take_front(stock, shelf, units)
-                walk.budget[lot_type] -= units
-                taken = [(lot, units, lot_type)]
-            else:
-                taken = take_units(stock, walk, units, needed_by)
-            out = []
-            for lot, quantity, lot_type in taken:
-                in_time = ready[lot] <= needed_by
-                basis = (
-                    walk.bases[lot_type]
-                    if in_time or walk.bases[lot_type] != "nearest"
-                    else "late_stock_only"
-                )
-                reason = (*head, walk.km[lot], in_time, walk.compatible_lots, basis)
-                out.append(proposal(demand.request_id, lot_ids[lot], quantity, reason))
-            if len(out) > 1:
-                out.sort(key=lambda p: (p.reason.distance_km, p.lot_id))
-            by_rank[head[0] - 1] = out
+        if not chosen.size:
+            return np.zeros(0, dtype=np.int64), []
+        columns = self.columns
+        needed_by = columns.needed_by[self.rows[chosen]]
+        chosen_class = self.class_of[chosen]
+        # Served demands grouped by class, each class's by needed_by (then in order of service), and
+        # its pieces by when they are available: pairing both in that order serves the most units in
+        # time. Pieces available before the class's earliest needed_by are in time for all of its
+        # demands: among those the nearest go first.
+        by_class = np.lexsort((needed_by, chosen_class))
+        earliest = np.zeros(len(self.row_of_class), dtype=np.int64)
+        served_classes, first = np.unique(chosen_class[by_class], return_index=True)
+        earliest[served_classes] = needed_by[by_class[first]]
+        class_row = np.asarray(self.row_of_class, dtype=np.intp)
+        lot_column = stock.shelf_column[stock.shelf_of]
+        owner, lots, units = assign_lots(
+            stock, budget, self.km, class_row, self.free, self.ready, chosen_class, needed_by, served[chosen]
+        )
+        lot_km = stock.km[class_row[owner], lot_column[lots]]
+        available = np.maximum(self.ready[lots], earliest[owner])
+        order = np.lexsort((lots, lot_km, available, owner))
+        piece, demand, taken = split(
+            owner[order], units[order], chosen_class[by_class], served[chosen][by_class]
+        )
+        piece, demand = order[piece], by_class[demand]
+        lot, km = lots[piece], lot_km[piece]
+        in_time = self.ready[lot] <= needed_by[demand]
+        basis = self.bases(budget)[owner[piece], stock.lot_type[lot]]
+        basis = np.where((basis == 0) & ~in_time, 3, basis)
+        out = np.lexsort((lot, km, demand))
+        demand, lot, taken, km = demand[out], lot[out], taken[out], km[out]
+        in_time, basis = in_time[out], basis[out]
+        compatible = self.compatible_lots[owner[piece][out]].tolist()
+        ranks = self.ranks[chosen[demand]]
+        rows = self.rows[chosen[demand]].tolist()
+        lot_ids = [s.lot_id for s in self.supplies]
+        proposals = [
+            proposal(
+                request, lot_ids[lot_index], quantity, (rank, priority, front, distance, on_time, n, why)
+            )
+            for request, priority, front, lot_index, quantity, rank, distance, on_time, n, why in zip(
+                map(columns.request_id.__getitem__, rows),
+                map(columns.priority.__getitem__, rows),
+                map(columns.front_line.__getitem__, rows),
+                lot.tolist(),
+                taken.tolist(),
+                (ranks + 1).tolist(),
+                km.tolist(),
+                in_time.tolist(),
+                compatible,
+                _BASIS_NAMES[basis].tolist(),
+                strict=True,
+            )
+        ]
+        return ranks, proposals
 
-    def _walk(self, demand_class: int, budget: NDArray[np.int64]) -> ClassWalk:
-        origin = self.origin[demand_class]
-        walk = ClassWalk(self.stock.walk(budget > 0, origin), budget.tolist())
-        walk.km = self.stock.lot_km(origin)
-        walk.bases = self.bases_of[demand_class]
-        walk.compatible_lots = self.compatible_lots[demand_class]
-        return walk
 
-
-_BASIS_NAMES = np.array(["nearest", "moved", "exchanged"], dtype=object)
+_BASIS_NAMES = np.array(["nearest", "moved", "exchanged", "late_stock_only"], dtype=object)

@@ -1,11 +1,10 @@
-"""Free stock of one category, shelved by lot type and region: which lots each demand's units come from.
+"""Free stock of one category, shelved by lot type and region, and how pieces are handed to demands.
 
-A shelf holds the free lots of one lot type in one region, earliest available first. Each class of
-demands lists its compatible shelves once, nearest region first; the flow (`exchange`) has said
-how many units the class takes of each lot type (its budget), and each demand, in order of
-service, takes its units from the nearest shelves of lot types with budget left, available by its
-needed_by where possible. Budgets of a lot type never exceed its free stock, so every demand finds
-its units; shelves and budgets only shrink, so each class's walk starts past the spent ones.
+A shelf holds the free lots of one lot type in one region, earliest available first; laid end to
+end, the shelves put every free unit of the category at one position on a line (`line`: the lots
+in that order). `Shelves.nearest` lists each lot type's shelves nearest first from a region, which
+`timing` walks to deal each class its lots; `split` hands a class's pieces to its demands by
+prefix sums, with no loop per unit or per demand.
 """
 
 from __future__ import annotations
@@ -14,10 +13,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-
-from services.allocation.matching.values import Basis, Supply
-
-_NEVER = 1 << 62  # later than any date's ordinal
 
 
 class Distances:
@@ -41,135 +36,78 @@ class Distances:
 
 
 class Shelves:
-    """Free units per lot and per shelf (lot type x region); shrinks as demands take them."""
+    """The category's free lots on one line of units: shelf by shelf (region, then lot type), earliest first.
+
+    `column[lot]` is the lot's region (a column of `km`, rows being the classes' regions);
+    `start`/`end` are each lot's first and past-last unit on the line, `shelf_of[lot]` its shelf.
+    """
 
     def __init__(
         self,
-        supplies: Sequence[Supply],
-        lot_type_of: Sequence[int],
-        distances: Distances,
+        lot_type: NDArray[np.intp],
+        column: NDArray[np.intp],
+        free: NDArray[np.int64],
+        ready: NDArray[np.int64],
+        km: NDArray[np.float64],
     ) -> None:
-        self.supplies, self.distances = supplies, distances
-        self.free = [s.free for s in supplies]
-        self.ready = [s.available_from.toordinal() for s in supplies]
-        grouped: dict[tuple[int, str], list[int]] = {}
-        for lot, supply in enumerate(supplies):
-            grouped.setdefault((lot_type_of[lot], supply.region), []).append(lot)
-        shelves = sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-        self.shelf_type = [lot_type for (lot_type, _), _ in shelves]
-        self.shelf_region = [region for (_, region), _ in shelves]
-        self.shelf_lots = [
-            sorted(lots, key=lambda lot: (self.ready[lot], supplies[lot].lot_id.int)) for _, lots in shelves
-        ]
-        self.shelf_front = [0] * len(shelves)
-        self.shelf_free = [sum(self.free[lot] for lot in lots) for lots in self.shelf_lots]
-        self.shelf_ready = [self.ready[lots[0]] for lots in self.shelf_lots]
-        self.regions = sorted(set(self.shelf_region))
-        column = {region: i for i, region in enumerate(self.regions)}
-        self.shelf_column = np.array([column[r] for r in self.shelf_region], dtype=np.intp)
-        self.shelf_type_array = np.array(self.shelf_type, dtype=np.intp)
-        self._orders: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
-        self._lot_km: dict[str, list[float]] = {}
-        self._lot_column = np.array([column[s.region] for s in supplies], dtype=np.intp)
+        self.km, self.lot_type = km, lot_type
+        types = int(lot_type.max()) + 1
+        key = column * types + lot_type
+        # Lots come sorted by id: the last key (their position) breaks ties of availability.
+        line = np.lexsort((np.arange(len(key)), ready, key))
+        shelf_key, shelf_of_line = np.unique(key[line], return_inverse=True)
+        self.shelf_type, self.shelf_column = shelf_key % types, shelf_key // types
+        ends = np.cumsum(free[line])
+        self.end = np.empty_like(ends)
+        self.end[line] = ends
+        self.start = self.end - free
+        self.shelf_of = np.empty_like(line)
+        self.shelf_of[line] = shelf_of_line.reshape(-1)
+        self.shelf_start = np.zeros(len(shelf_key), dtype=np.int64)
+        self.shelf_free = np.bincount(self.shelf_of, weights=free, minlength=len(shelf_key)).astype(np.int64)
+        self.shelf_start[1:] = np.cumsum(self.shelf_free)[:-1]
+        self.line = line  # lots in the order of the line
+        self._nearest: dict[int, list[list[int]]] = {}
 
-    def lot_km(self, origin: str) -> list[float]:
-        """km from the origin to each lot."""
-        km = self._lot_km.get(origin)
-        if km is None:
-            row = self.distances.matrix([origin], self.regions)[0]
-            km = self._lot_km[origin] = row[self._lot_column].tolist()
-        return km
+    def km_to_types(self, types: int) -> NDArray[np.int64]:
+        """km[o, t]: from region row o to the nearest shelf of lot type t, in whole km."""
+        km = np.full((self.km.shape[0], types), np.inf)
+        for o in range(self.km.shape[0]):
+            np.minimum.at(km[o], self.shelf_type, self.km[o, self.shelf_column])
+        return np.rint(np.where(np.isinf(km), 0, km)).astype(np.int64)
 
-    def km_to_types(self, origins: Sequence[str], types: int) -> NDArray[np.int64]:
-        """km[i, t]: from origins[i] to the nearest shelf of lot type t, in whole km."""
-        present = np.zeros((types, len(self.regions)), dtype=bool)
-        present[self.shelf_type_array, self.shelf_column] = True
-        km = self.distances.matrix(origins, self.regions)
-        nearest = np.where(present[None, :, :], km[:, None, :], np.inf).min(axis=2)
-        return np.rint(np.where(np.isinf(nearest), 0, nearest)).astype(np.int64)
-
-    def walk(self, fits: NDArray[np.bool_], origin: str) -> list[int]:
-        """The shelves a class fits, nearest region first (then by region, then lot type)."""
-        if origin not in self._orders:
-            km = self.distances.matrix([origin], self.regions)[0]
-            order = np.lexsort((self.shelf_type_array, self.shelf_column, km[self.shelf_column]))
-            self._orders[origin] = (order, self.shelf_type_array[order])
-        order, types = self._orders[origin]
-        shelves: list[int] = order[fits[types]].tolist()
+    def nearest(self, row: int) -> list[list[int]]:
+        """Per lot type, its shelves nearest first from region row `row` (then by region)."""
+        shelves = self._nearest.get(row)
+        if shelves is None:
+            order = np.lexsort((self.shelf_column, self.km[row, self.shelf_column], self.shelf_type))
+            bounds = np.searchsorted(self.shelf_type[order], np.arange(int(self.shelf_type.max()) + 2))
+            ordered = order.tolist()
+            shelves = self._nearest[row] = [
+                ordered[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            ]
         return shelves
 
 
-class ClassWalk:
-    """One class's compatible shelves nearest first, its budget per lot type, and where its walk is."""
+def split(
+    piece_class: NDArray[np.intp],
+    piece_units: NDArray[np.int64],
+    demand_class: NDArray[np.intp],
+    demand_units: NDArray[np.int64],
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64]]:
+    """Hand each class's pieces (in their order) to its demands (in theirs): piece, demand, units.
 
-    __slots__ = ("bases", "budget", "compatible_lots", "earliest", "km", "shelves", "start")
-
-    def __init__(self, shelves: list[int], budget: list[int]) -> None:
-        self.shelves, self.budget, self.start, self.earliest = shelves, budget, 0, 0
-        self.km: list[float] = []  # by lot, from the class's region
-        self.bases: list[Basis] = []  # by lot type, why the class takes it
-        self.compatible_lots = 0
-
-
-def take_units(stock: Shelves, walk: ClassWalk, need: int, needed_by: int) -> list[tuple[int, int, int]]:
-    """Take a demand's units: (lot, units, lot type) each, from the nearest shelves with budget left."""
-    shelf_free, shelf_type, shelf_ready = stock.shelf_free, stock.shelf_type, stock.shelf_ready
-    shelves, budget = walk.shelves, walk.budget
-    taken: list[tuple[int, int, int]] = []
-    while need:
-        start, end = walk.start, len(shelves)
-        while not (shelf_free[shelves[start]] and budget[shelf_type[shelves[start]]]):
-            start += 1
-        chosen = shelves[start]
-        walk.start = start
-        # walk.earliest is at most the earliest date any usable shelf is ready: a demand needed
-        # before it has no stock in time, and the scan for some can be skipped.
-        if needed_by >= walk.earliest and shelf_ready[chosen] > needed_by:
-            earliest = shelf_ready[chosen]
-            for i in range(start + 1, end):
-                shelf = shelves[i]
-                if shelf_free[shelf] and budget[shelf_type[shelf]]:
-                    ready = shelf_ready[shelf]
-                    if ready <= needed_by:
-                        chosen = shelf
-                        break
-                    earliest = ready if ready < earliest else earliest
-            else:
-                walk.earliest = earliest
-        lot_type = shelf_type[chosen]
-        lot, units = _take(stock, chosen, min(need, budget[lot_type]))
-        budget[lot_type] -= units
-        need -= units
-        taken.append((lot, units, lot_type))
-    return taken
-
-
-def take_front(stock: Shelves, shelf: int, quantity: int) -> int:
-    """Take `quantity` units, no more than it has, from the shelf's front lot; the lot."""
-    lots, front = stock.shelf_lots[shelf], stock.shelf_front[shelf]
-    lot = lots[front]
-    free = stock.free[lot] - quantity
-    stock.free[lot] = free
-    stock.shelf_free[shelf] -= quantity
-    if not free:
-        front += 1
-        stock.shelf_front[shelf] = front
-        if front < len(lots):
-            stock.shelf_ready[shelf] = stock.ready[lots[front]]
-    return lot
-
-
-def _take(stock: Shelves, shelf: int, quantity: int) -> tuple[int, int]:
-    """Take up to `quantity` units from the shelf's front lot; the lot and the units taken."""
-    lots, front = stock.shelf_lots[shelf], stock.shelf_front[shelf]
-    lot = lots[front]
-    free = stock.free[lot]
-    units = quantity if quantity < free else free
-    stock.free[lot] = free - units
-    stock.shelf_free[shelf] -= units
-    if free == units:
-        front += 1
-        stock.shelf_front[shelf] = front
-        if front < len(lots):
-            stock.shelf_ready[shelf] = stock.ready[lots[front]]
-    return lot, units
+    Both come grouped by class with equal totals per class, so their running sums meet at every
+    class's end, and cutting one line at both sets of bounds pairs them.
+    """
+    piece_end = np.cumsum(piece_units)
+    demand_end = np.cumsum(demand_units)
+    if piece_end.size and demand_end.size and piece_end[-1] != demand_end[-1]:
+        raise AssertionError("pieces and demands must hold the same units")
+    bounds = np.union1d(piece_end, demand_end)
+    begins = np.concatenate([[0], bounds[:-1]]).astype(np.int64)
+    piece = np.searchsorted(piece_end, begins, side="right")
+    demand = np.searchsorted(demand_end, begins, side="right")
+    if (piece_class[piece] != demand_class[demand]).any():
+        raise AssertionError("a class's pieces must serve that class's demands")
+    return piece, demand, bounds - begins

@@ -95,6 +95,20 @@ def test_lot_available_after_needed_by_only_when_nothing_else_fits() -> None:
     assert (late.available_by_needed_by, late.basis) == (False, "late_stock_only")
 
 
+def test_stock_in_time_goes_to_the_request_needing_it_soonest() -> None:
+    """Ranked first but needed in 90 days, Kharkiv's request leaves the lot ready today to Sumy's."""
+    today = supply(region="UA-63", available_from=TODAY)
+    in_two_months = supply(region="UA-63", available_from=TODAY + timedelta(days=60))
+    later = demand(region="UA-63", priority="critical", needed_by=TODAY + timedelta(days=90))
+    sooner = demand(region="UA-59", needed_by=TODAY + timedelta(days=10))
+    proposals = match([later, sooner], [today, in_two_months])
+    assert served(proposals) == {
+        (later.request_id, in_two_months.lot_id): 1,
+        (sooner.request_id, today.lot_id): 1,
+    }
+    assert all(p.reason.available_by_needed_by and p.reason.basis == "nearest" for p in proposals)
+
+
 def test_every_proposal_has_a_reason() -> None:
     rng = random.Random(7)
     demands = [demand(region=rng.choice(list(POSITIONS)), unmet=rng.randint(1, 4)) for _ in range(12)]
