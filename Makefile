@@ -76,7 +76,10 @@ pdf-libs:
 
 # PNGs of the console's pages (sign-in, inbox, homes, requests, stock, donor registry, reports, needs;
 # Ukrainian and English, desktop and 360 px) in docs/screenshots/.
-screenshots: $(STAMP) chromium
+screenshots: $(STAMP) chromium pdf-libs
+	@if ! command -v pdftoppm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y poppler-utils || { apt-get update && apt-get install -y poppler-utils; }; \
+	fi
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 lint: $(STAMP)

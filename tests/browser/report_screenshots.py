@@ -1,13 +1,16 @@
-"""The report pages for `make screenshots`: /reports (coordinator) and /needs (donor); uk, en; 1280, 360 px.
+"""The report pages for `make screenshots`: /reports (coordinator) and /needs (donor); uk, en; 1280, 360 px;
+and the first page of UNDP's monthly statement (PDF, through the console's download) as a PNG.
 
 Run alone on the stock pages' stack: `python -m tests.browser.report_screenshots docs/screenshots`."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ DESKTOP = {"width": 1280, "height": 800}
 # Requests for front-line Donetsk and Sumy, which no lot answers (the needs board's rows), and one more for
 # Kherson, which the UNDP lot there answers.
 UNMET = (("UA-14", "critical"), ("UA-14", "high"), ("UA-59", "high"), ("UA-65", "medium"))
+UNDP = {"id": "undp", "name_en": "UNDP Ukraine", "name_uk": "ПРООН в Україні", "kind": "agency", "country": "UA"}
 SignedIn = Callable[[Browser, Console, str, str, dict[str, int]], Awaitable[Page]]
 
 
@@ -43,6 +47,10 @@ async def fill_needs(console: Console) -> None:
 
     wanted = {"UA-14", "UA-59"}
     await eventually(regions, until=wanted.issubset, timeout_s=60, interval_s=0.3, what="unmet need")
+    admin = mint_token(secret=console.stack.secret, sub="screenshots", role="admin")
+    async with console.stack.client("allocation") as client:  # named in the reports and the statement
+        registered = await client.post("/v1/donors", json=UNDP, headers={"Authorization": f"Bearer {admin}"})
+        assert registered.status_code == 201, registered.text
     await _deliver_one(console, region="UA-65", donor="undp")
 
 
@@ -91,6 +99,8 @@ async def shoot_report_pages(
             await page.goto(path)
             written.append(out / f"{name}-{locale}-{suffix}.png")
             await page.screenshot(path=written[-1], full_page=True)
+        if suffix == "desktop":
+            written.append(await _statement_page(page, out / f"statement-{locale}.png"))
         await page.context.close()
         page = await signed_in(browser, console, donor, locale, viewport)
         await page.goto("/needs")
@@ -98,6 +108,34 @@ async def shoot_report_pages(
         await page.screenshot(path=written[-1], full_page=True)
         await page.context.close()
     return written
+
+
+async def _statement_page(page: Page, png: Path) -> Path:
+    """UNDP's statement for this month (to date) as the console gives it; its first page as a PNG."""
+    month = datetime.now(UTC).strftime("%Y-%m")
+    answer = await page.request.get(f"/reports/statement?donor=undp&month={month}")
+    assert answer.ok, (answer.status, (await answer.text())[:2000])
+    with tempfile.TemporaryDirectory(prefix="vidnova-statement-") as tmp:
+        pdf = Path(tmp) / "statement.pdf"
+        pdf.write_bytes(await answer.body())
+        # Poppler's pdftoppm (Debian's poppler-utils, which `make screenshots` installs): page 1 at 110 dpi.
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "110",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(png.with_suffix("")),
+            ],
+            check=True,
+        )
+    return png
 
 
 async def main(out: Path) -> None:
