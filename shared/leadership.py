@@ -1,15 +1,22 @@
 """Leadership among replicas: a PostgreSQL session advisory lock held on its own connection.
 
 Used for work that must run in one instance at a time per database (the outbox relay's publishing,
-proposal expiry). SQLite is single-process, so there every caller leads.
+proposal expiry, donor statements). SQLite is single-process, so there every caller leads.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import Database
+from shared.stopping import wait_or_stop
+
+log = logging.getLogger(__name__)
 
 _NAMESPACE = sa.func.hashtext("vidnova.leadership")
 
@@ -61,3 +68,33 @@ class Leadership:
         except sa.exc.DBAPIError:
             await connection.invalidate()  # a dead session holds no lock; never return it to the pool
         await connection.close()
+
+
+async def lead_periodically(
+    db: Database,
+    role: str,
+    stopping: asyncio.Event,
+    step: Callable[[], Awaitable[object]],
+    *,
+    interval_s: float,
+    retry_on: tuple[type[Exception], ...],
+) -> None:
+    """Run ``step`` every ``interval_s`` while this instance leads ``role``, until ``stopping`` is set.
+
+    A step that fails with one of ``retry_on`` (the database away, a race lost) is logged and tried
+    again at the next interval; leadership is given up on the way out.
+    """
+    leadership = Leadership(db, role)
+    try:
+        while not stopping.is_set():
+            try:
+                if await leadership.acquire():
+                    await step()
+            except retry_on as exc:
+                log.warning(
+                    "a periodic job failed; the next interval tries again",
+                    extra={"job": role, "error": f"{type(exc).__name__}: {exc}"},
+                )
+            await wait_or_stop(stopping, interval_s)
+    finally:
+        await leadership.release()

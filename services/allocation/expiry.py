@@ -20,9 +20,8 @@ from services.allocation.models import Allocation
 from services.allocation.settings import ExpirySettings, Policy
 from shared.actor import acting_as, system_actor
 from shared.db import Database, utcnow
-from shared.leadership import Leadership
+from shared.leadership import lead_periodically
 from shared.service import BackgroundJob, Runtime
-from shared.stopping import wait_or_stop
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -53,19 +52,18 @@ def expiry_job(policy: Policy, settings: ExpirySettings, *, clock: Clock = utcno
     """The periodic sweep as a service job, led by one instance per database."""
 
     async def expire_proposals(runtime: Runtime) -> None:
-        leadership = Leadership(runtime.db, "proposal-expiry")
-        try:
-            while not runtime.stopping.is_set():
-                try:
-                    if await leadership.acquire():
-                        await sweep(runtime.db, now=clock(), policy=policy)
-                except (sa.exc.SQLAlchemyError, OSError, StockConflict) as exc:
-                    # The database is away or a sweep lost a race: the next interval tries again.
-                    log.warning(
-                        "proposal expiry sweep failed", extra={"error": f"{type(exc).__name__}: {exc}"}
-                    )
-                await wait_or_stop(runtime.stopping, settings.interval_s)
-        finally:
-            await leadership.release()
+        async def step() -> None:
+            await sweep(runtime.db, now=clock(), policy=policy)
+
+        # The database away or a sweep that lost a race: the next interval tries again.
+        retry_on = (sa.exc.SQLAlchemyError, OSError, StockConflict)
+        await lead_periodically(
+            runtime.db,
+            "proposal-expiry",
+            runtime.stopping,
+            step,
+            interval_s=settings.interval_s,
+            retry_on=retry_on,
+        )
 
     return expire_proposals

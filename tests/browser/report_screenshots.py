@@ -28,7 +28,13 @@ DESKTOP = {"width": 1280, "height": 800}
 # Requests for front-line Donetsk and Sumy, which no lot answers (the needs board's rows), and one more for
 # Kherson, which the UNDP lot there answers.
 UNMET = (("UA-14", "critical"), ("UA-14", "high"), ("UA-59", "high"), ("UA-65", "medium"))
-UNDP = {"id": "undp", "name_en": "UNDP Ukraine", "name_uk": "ПРООН в Україні", "kind": "agency", "country": "UA"}
+UNDP = {
+    "id": "undp",
+    "name_en": "UNDP Ukraine",
+    "name_uk": "ПРООН в Україні",
+    "kind": "agency",
+    "country": "UA",
+}
 SignedIn = Callable[[Browser, Console, str, str, dict[str, int]], Awaitable[Page]]
 
 

@@ -24,10 +24,9 @@ from services.allocation.reports.statement import had_activity, month_period, pr
 from services.allocation.settings import StatementSettings
 from shared.actor import acting_as, system_actor
 from shared.db import Database, dialect_insert, read_one_snapshot, utcnow
-from shared.leadership import Leadership
+from shared.leadership import lead_periodically
 from shared.outbox import emit
 from shared.service import BackgroundJob, Runtime
-from shared.stopping import wait_or_stop
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -99,20 +98,18 @@ def statement_job(settings: StatementSettings, *, clock: Clock = utcnow) -> Back
     delay = timedelta(seconds=settings.delay_s)
 
     async def issue_due_statements(runtime: Runtime) -> None:
-        leadership = Leadership(runtime.db, "donor-statements")
-        try:
-            while not runtime.stopping.is_set():
-                try:
-                    if await leadership.acquire():
-                        now = clock()
-                        with acting_as(STATEMENTS):
-                            await issue_statements(runtime.db, month=due_month(now, delay), now=now)
-                except (sa.exc.SQLAlchemyError, OSError) as exc:
-                    log.warning(
-                        "donor statements not issued", extra={"error": f"{type(exc).__name__}: {exc}"}
-                    )
-                await wait_or_stop(runtime.stopping, settings.interval_s)
-        finally:
-            await leadership.release()
+        async def step() -> None:
+            now = clock()
+            with acting_as(STATEMENTS):
+                await issue_statements(runtime.db, month=due_month(now, delay), now=now)
+
+        await lead_periodically(
+            runtime.db,
+            "donor-statements",
+            runtime.stopping,
+            step,
+            interval_s=settings.interval_s,
+            retry_on=(sa.exc.SQLAlchemyError, OSError),
+        )
 
     return issue_due_statements
