@@ -83,6 +83,16 @@ def _stocked(filters: Filters) -> tuple[sa.Select[Any], sa.Select[Any]]:
     return lots, allocations
 
 
+def _fulfilled(filters: Filters) -> sa.Select[Any]:
+    """Allocations donor fulfilment may count: with a stage in the period (it counts each stage there)."""
+    query = _narrowed(ALLOCATIONS, filters, donor=True)
+    if filters.start is not None or filters.end is not None:
+        stages = ("proposed_at", "approved_at", "dispatched_at", "delivered_at")
+        in_period = (sa.and_(*_in_period(ALLOCATIONS.c[stage], filters)) for stage in stages)
+        query = query.where(sa.or_(*in_period))
+    return query
+
+
 async def _facts(session: AsyncSession, query: sa.Select[Any], make: Callable[..., T]) -> list[T]:
     result = await session.execute(query)
     keys = list(result.keys())  # once, not a mapping per row: the rows are most of a report's time
@@ -137,10 +147,8 @@ async def report(
         allocations = await _facts(session, _of_cohort(filters), _allocation)
         requests = await _facts(session, _cohort(filters), _request)
         return figures.unmet_need(requests, allocations, filters, now=now)
-    if name == "lead-times":
-        allocations = await _facts(session, _of_cohort(filters), _allocation)
-    else:
-        allocations = await _facts(session, _narrowed(ALLOCATIONS, filters, donor=True), _allocation)
+    query = _of_cohort(filters) if name == "lead-times" else _fulfilled(filters)
+    allocations = await _facts(session, query, _allocation)
     # The region and category filters name the request's, not where a lot is: only the donor narrows lots.
     everywhere = Filters(donor_id=filters.donor_id)
     lots_by_id = {
@@ -149,8 +157,10 @@ async def report(
     if name == "lead-times":
         requests = await _facts(session, _cohort(filters), _request)
         return figures.lead_times(requests, allocations, lots_by_id, filters)
-    requests = await _facts(session, _narrowed(REQUESTS, filters, columns=REQUEST_FACTS), _request)
-    by_id: dict[UUID, RequestFacts] = {r.request_id: r for r in requests}
+    by_id: dict[UUID, RequestFacts] = {}
+    if filters.priority is not None:  # the requests' priority is all donor fulfilment reads of them
+        requests = await _facts(session, _narrowed(REQUESTS, filters, columns=REQUEST_FACTS), _request)
+        by_id = {r.request_id: r for r in requests}
     rows = figures.donor_fulfilment(allocations, lots_by_id, by_id, filters)
     await _name_donors_and_programmes(session, rows)
     return rows
