@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only raw,system,matching,soak]`: measure, write bench/results/<UTC>.*."""
+"""`python -m bench [--quick] [--only raw,system,…,reports]`: measure, write bench/results/<UTC>.*."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bench.machine import load_average, machine_facts
 from bench.report import Report, Section, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("raw", "system", "system-kafka", "matching", "soak", "big-lot")
+SECTIONS = ("raw", "system", "system-kafka", "matching", "soak", "big-lot", "reports")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.big_lot import run_big_lot
     from bench.matching import run_matching
     from bench.raw import RawLimits, run_raw
+    from bench.reports import run_reports
     from bench.soak import run_soak
     from bench.system import run_system
     from bench.system_kafka import run_system_on_kafka
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         if "big-lot" in args.sections:
             sections.append(
                 _guarded("big-lot", "5. A big lot", lambda: run_big_lot(work_dir, quick=args.quick))
+            )
+        if "reports" in args.sections:
+            sections.append(
+                _guarded("reports", "6. Reports", lambda: run_reports(work_dir / "reports", quick=args.quick))
             )
     machine["load_average_at_end"] = load_average()
     report = Report(

@@ -6,6 +6,8 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,15 +100,24 @@ async def postgres_accepts(url: str) -> bool:
     return True
 
 
-async def postgres_limits(
-    server_url: str, *, count: int, duration_s: float, concurrencies: tuple[int, ...]
-) -> list[WriteLimit]:
-    """The same writes on a private database created on the server and dropped afterwards."""
+@asynccontextmanager
+async def private_postgres_database(server_url: str) -> AsyncIterator[str]:
+    """The URL of a new database on the server, dropped on leaving (whatever its connections)."""
     name = f"vidnova_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(_dsn(server_url), timeout=5)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def postgres_limits(
+    server_url: str, *, count: int, duration_s: float, concurrencies: tuple[int, ...]
+) -> list[WriteLimit]:
+    """The same writes on a private database created on the server and dropped afterwards."""
+    async with private_postgres_database(server_url) as url:
         db = Database(url, pool_size=max(concurrencies))
         try:
             await create_tables(db)
@@ -117,6 +128,3 @@ async def postgres_limits(
             ]
         finally:
             await db.dispose()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

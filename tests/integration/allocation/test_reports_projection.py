@@ -11,8 +11,9 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -149,3 +150,73 @@ def test_the_histories_exercise_every_stage() -> None:
         "vidnova.request.updated.v1",
         "vidnova.request.waitlisted.v1",
     } <= seen
+
+
+DAY = datetime(2026, 3, 10, tzinfo=UTC)
+JUST_BEFORE, LAST_INSTANT, DAY_AFTER = (
+    DAY - timedelta(microseconds=1),
+    DAY + timedelta(days=1, microseconds=-1),
+    DAY + timedelta(days=1),
+)
+
+
+def _allocation_row(quantity: int, **times: datetime) -> dict[str, Any]:
+    stages = ("proposed_at", "approved_at", "dispatched_at", "delivered_at")
+    return {
+        "allocation_id": uuid4(),
+        "request_id": uuid4(),
+        "lot_id": None,
+        "donor_id": "jica",
+        "region": "UA-63",
+        "category": "pump",
+        "quantity": quantity,
+        "received_quantity": quantity if "delivered_at" in times else None,
+        **{stage: times.get(stage) for stage in stages},
+    }
+
+
+def _request_row(submitted_at: datetime) -> dict[str, Any]:
+    return {
+        "request_id": uuid4(),
+        "region": "UA-63",
+        "category": "pump",
+        "quantity": 1,
+        "submitted_at": submitted_at,
+    }
+
+
+async def test_a_period_keeps_its_first_and_last_instants_and_each_stage_that_fell_in_it(
+    db: Database,
+) -> None:
+    """The period narrows rows in SQL: a day is 00:00 to 23:59:59.999999 UTC, and donor fulfilment keeps an
+    allocation whose delivery alone fell in the period, as an old one delivered in it."""
+    week = timedelta(days=7)
+    async with db.session() as session, session.begin():
+        for table in (REQUESTS, ALLOCATIONS, LOTS):
+            await session.execute(sa.delete(table))
+        submitted = (JUST_BEFORE, DAY, LAST_INSTANT, DAY_AFTER)
+        await session.execute(sa.insert(REQUESTS), [_request_row(at) for at in submitted])
+        allocations = [
+            _allocation_row(
+                1,
+                proposed_at=DAY - week,
+                approved_at=DAY - week,
+                dispatched_at=DAY - week,
+                delivered_at=LAST_INSTANT,
+            ),
+            _allocation_row(2, proposed_at=DAY - week, approved_at=DAY),
+            _allocation_row(4, proposed_at=LAST_INSTANT),
+            _allocation_row(8, proposed_at=JUST_BEFORE - week, delivered_at=JUST_BEFORE),
+            _allocation_row(16, proposed_at=DAY_AFTER),
+        ]
+        await session.execute(sa.insert(ALLOCATIONS), allocations)
+    period = Filters(start=DAY.date(), end=DAY.date())
+    async with db.session() as session, session.begin():
+        need = await queries.report(session=session, name="unmet-need", filters=period, now=DAY_AFTER)
+        fulfilment = await queries.report(
+            session=session, name="donor-fulfilment", filters=period, now=DAY_AFTER
+        )
+    assert [row["requests"] for row in need] == [2]
+    assert [(r["units_proposed"], r["units_approved"], r["units_delivered"]) for r in fulfilment] == [
+        (4, 2, 1)
+    ]
