@@ -36,7 +36,7 @@ REPEATS = 5
 REGION = "UA-63"  # Kharkiv: front line, among the busiest regions
 TABLES = {
     "unmet-need": ("report_allocations", "report_requests"),
-    "donor-fulfilment": ("report_allocations", "report_lots", "report_requests"),
+    "donor-fulfilment": ("report_allocations", "report_lots"),  # requests too, for a priority filter only
     "lead-times": ("report_allocations", "report_lots", "report_requests"),
     "stock": ("report_allocations", "report_lots"),
 }
