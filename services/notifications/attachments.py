@@ -9,7 +9,6 @@ get no file: their text says where to download it.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,8 +42,7 @@ Builder = Callable[[dict[str, Any], Locale], Attachment]
 def statement_pdf(data: dict[str, Any], locale: Locale) -> Attachment:
     """A donor's monthly statement as a PDF in the subscriber's language."""
     statement = DonorStatementIssued.model_validate(data)
-    with _RENDERING:  # one WeasyPrint layout at a time: pango and fontconfig are not known to be thread-safe
-        content = render_pdf(statement, locale)
+    content = render_pdf(statement, locale)  # renders take turns (shared/statement)
     return Attachment(
         filename=f"statement-{statement.donor_id}-{statement.month}.pdf",
         maintype="application",
@@ -53,7 +51,6 @@ def statement_pdf(data: dict[str, Any], locale: Locale) -> Attachment:
     )
 
 
-_RENDERING = threading.Lock()
 BUILDERS: Final[dict[str, Builder]] = {
     event_type_for(DonorStatementIssued).ce_type: statement_pdf,
 }

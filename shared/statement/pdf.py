@@ -7,6 +7,7 @@ inline SVG, and the URL fetcher refuses every URL.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from decimal import Decimal
 from functools import cache
@@ -20,15 +21,21 @@ from shared.geography import get_region
 from shared.statement.chart import bar_chart
 from shared.statement.labels import LABELS, Locale, month_title
 
+_LAYOUT = threading.Lock()  # one WeasyPrint layout at a time: pango is not documented as thread-safe
+
 
 def render_pdf(statement: DonorStatementIssued, locale: Locale) -> bytes:
-    """The statement as PDF bytes, its words and place names in ``locale``."""
+    """The statement as PDF bytes, its words and place names in ``locale``.
+
+    About half a second of CPU: callers in an event loop run it in a thread (``asyncio.to_thread``);
+    renders from several threads take turns."""
     from weasyprint import CSS, HTML  # imported here: loading pango costs time a service may never need
 
     html = _environment().get_template("statement.html").render(**_view(statement, locale))
-    stylesheet = CSS(string=_stylesheet(), url_fetcher=_offline_fetcher())
-    document = HTML(string=html, base_url=None, url_fetcher=_offline_fetcher())
-    pdf = document.write_pdf(stylesheets=[stylesheet])
+    with _LAYOUT:
+        stylesheet = CSS(string=_stylesheet(), url_fetcher=_offline_fetcher())
+        document = HTML(string=html, base_url=None, url_fetcher=_offline_fetcher())
+        pdf = document.write_pdf(stylesheets=[stylesheet])
     assert pdf is not None  # write_pdf returns the bytes when given no target
     return bytes(pdf)
 

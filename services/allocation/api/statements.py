@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -26,7 +25,6 @@ from shared.statement import render_pdf
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(reject_unknown_query)])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 PDF_MEDIA_TYPE = "application/pdf"
-_rendering = threading.Lock()  # one WeasyPrint layout at a time: it is not documented as thread-safe
 
 
 class IssueStatements(BaseModel):
@@ -75,7 +73,7 @@ async def donor_statement(
     made = await queries.donor_statement(session=session, donor=found, month=month, now=now)  # read only
     if fmt == "json":
         return made
-    pdf = await asyncio.to_thread(_render, made, lang)
+    pdf = await asyncio.to_thread(render_pdf, made, lang)
     return Response(
         pdf,
         media_type=PDF_MEDIA_TYPE,
@@ -94,11 +92,6 @@ def _readable_donor(principal: Principal, donor: str | None) -> str:
     if donor is None:
         raise invalid_field("query.donor", "required: the donor whose statement to read")
     return donor
-
-
-def _render(made: DonorStatementIssued, lang: Literal["uk", "en"]) -> bytes:
-    with _rendering:
-        return render_pdf(made, lang)
 
 
 @router.post(
