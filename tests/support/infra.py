@@ -7,8 +7,8 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
-from shared.db import is_sqlite
+from shared.db import Database, is_sqlite
+from shared.migrations import upgrade
 from shared.settings import KafkaSettings
 from vidnova.broker import EmbeddedBroker, port_answers
 from vidnova.cache import local_postgres_url
@@ -229,6 +230,20 @@ async def new_database_url(choice: DatabaseChoice, tmp_dir: Path, label: str) ->
         await connection.close()
     choice.created.append(name)
     return sa.make_url(choice.server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def migrated_database(
+    choice: DatabaseChoice, tmp_dir: Path, service: str, label: str
+) -> AsyncIterator[Database]:
+    """A fresh database for one service, migrated to its head, disposed of on the way out."""
+    url = await new_database_url(choice, tmp_dir, label)
+    await asyncio.to_thread(upgrade, service, url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @contextmanager

@@ -7,7 +7,6 @@ figures ``report_history`` recomputes in plain Python from the in-order world.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -24,7 +23,6 @@ from services.allocation.reports.figures import Filters
 from services.allocation.reports.projection import ALLOCATIONS, LOTS, REQUESTS
 from shared.db import Database
 from shared.events.envelope import CloudEvent
-from shared.migrations import upgrade
 from tests.conftest import Infra
 from tests.integration.allocation.report_history import (
     Ask,
@@ -34,7 +32,7 @@ from tests.integration.allocation.report_history import (
     expected_stock,
     expected_unmet_need,
 )
-from tests.support.infra import new_database_url
+from tests.support.infra import migrated_database
 
 SEEDS = range(10)
 HANDLERS = {handler_type: handler for handler_type, handler in reports_subscription().handlers.items()}
@@ -43,13 +41,10 @@ NAMES = ("donor_name_en", "donor_name_uk", "programme_name_en", "programme_name_
 
 @pytest.fixture(scope="module")
 async def db(infra: Infra) -> AsyncIterator[Database]:
-    url = await new_database_url(infra.database, infra.tmp_dir, "reports_projection")
-    await asyncio.to_thread(upgrade, "allocation", url)
-    database = Database(url)
-    try:
+    async with migrated_database(
+        infra.database, infra.tmp_dir, "allocation", "reports_projection"
+    ) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 async def _feed(db: Database, events: list[CloudEvent], rng: random.Random) -> None:

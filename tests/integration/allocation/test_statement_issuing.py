@@ -23,10 +23,9 @@ from services.allocation.reports.issuing import issue_statements, statement_job
 from services.allocation.reports.models import DonorStatement, ReportAllocation, ReportLot, ReportRequest
 from services.allocation.settings import StatementSettings
 from shared.db import Database
-from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 from tests.conftest import Infra
-from tests.support.infra import new_database_url
+from tests.support.infra import migrated_database
 
 NOVEMBER = datetime(2026, 11, 20, 10, tzinfo=UTC)
 FIRST_OF_DECEMBER = datetime(2026, 12, 1, tzinfo=UTC)
@@ -35,13 +34,8 @@ SETTINGS = StatementSettings(interval_s=3600, delay_s=3600)
 
 @pytest.fixture
 async def db(infra: Infra) -> AsyncIterator[Database]:
-    url = await new_database_url(infra.database, infra.tmp_dir, "alloc_statements")
-    await asyncio.to_thread(upgrade, "allocation", url)
-    database = Database(url)
-    try:
+    async with migrated_database(infra.database, infra.tmp_dir, "allocation", "alloc_statements") as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 async def add_donor(db: Database, donor_id: str) -> None:

@@ -6,7 +6,6 @@ inside real transactions, and their effects are read back from the tables and th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -28,11 +27,10 @@ from shared.db import Database
 from shared.events.envelope import new_event
 from shared.events.payloads import RequestCancelled
 from shared.leadership import Leadership
-from shared.migrations import upgrade
 from shared.outbox import OutboxRecord
 from tests.conftest import Infra
 from tests.factories import lot_body, request_submitted
-from tests.support.infra import new_database_url
+from tests.support.infra import migrated_database
 
 TTL = timedelta(hours=72)
 POLICY = Policy(proposal_ttl=TTL)
@@ -41,13 +39,8 @@ COORDINATOR = Principal(sub="coord-1", role="coordinator")
 
 @pytest.fixture
 async def db(infra: Infra) -> AsyncIterator[Database]:
-    url = await new_database_url(infra.database, infra.tmp_dir, "alloc_cases")
-    await asyncio.to_thread(upgrade, "allocation", url)
-    database = Database(url)
-    try:
+    async with migrated_database(infra.database, infra.tmp_dir, "allocation", "alloc_cases") as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 async def add_lot(db: Database, **overrides: Any) -> Lot:
