@@ -21,10 +21,10 @@ from operator import attrgetter
 
 import numpy as np
 
-from bench.flow_engine.exchange import Market, solve
 from bench.flow_engine.fit import demand_classes, lot_types_of, spec_keys
 from bench.flow_engine.market import CategoryBook
 from bench.flow_engine.stock import Distances
+from services.allocation.matching.exchange import Market, solve  # unchanged since: one copy
 from services.allocation.matching.values import (
     PRIORITY_RANK,
     Demand,
