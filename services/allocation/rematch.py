@@ -17,7 +17,7 @@ request waits for its end (``backlog``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -108,18 +108,15 @@ async def match_demands(
     category = next(iter(demands.values())).category
     if lots is None:
         lots = await _free_lots(session, category)
-    proposals = []
+    proposals = matching.Proposals.none()
     if lots:
         rejected = await _rejected_lots(session, category, list(demands))
-        proposals = [_ranked_after(p, ranked_before) for p in _propose(demands, lots, rejected)]
+        proposals = _propose(demands, lots, rejected).ranked_after(ranked_before)
     outcome = MatchOutcome()
     taken: Counter[UUID] = Counter()
     if proposals:
-        by_lot: Counter[UUID] = Counter()
-        for proposal in proposals:
-            by_lot[proposal.lot_id] += proposal.quantity
-            taken[proposal.request_id] += proposal.quantity
-        await ledger.reserve(session, lots=by_lot, demands=taken)
+        taken = proposals.units_by_request()
+        await ledger.reserve(session, lots=proposals.units_by_lot(), demands=taken)
         donors = await donors_by_id(session, {lots[proposal.lot_id].donor_id for proposal in proposals})
         outcome.proposed = _record(
             session, proposals, demands, lots, donors, policy=policy, cause=cause, now=now
@@ -203,13 +200,6 @@ async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lo
     return True
 
 
-def _ranked_after(proposal: matching.Proposal, ranked_before: int) -> matching.Proposal:
-    if not ranked_before:
-        return proposal
-    reason = replace(proposal.reason, rank=proposal.reason.rank + ranked_before)
-    return replace(proposal, reason=reason)
-
-
 def matching_actor() -> str:
     """A person's request that triggered matching is theirs; anywhere else matching is its own job."""
     actor = current_actor()
@@ -262,7 +252,7 @@ async def _rejected_lots(
 
 def _propose(
     demands: dict[UUID, Demand], lots: dict[UUID, Lot], rejected: dict[UUID, frozenset[UUID]]
-) -> list[matching.Proposal]:
+) -> matching.Proposals:
     wanted = [_engine_demand(d, rejected.get(d.request_id, frozenset())) for d in demands.values()]
     offered = [_engine_supply(lot) for lot in lots.values()]
     return matching.propose_allocations(wanted, offered, distance_km=distance_km)
@@ -299,7 +289,7 @@ def _engine_supply(lot: Lot) -> matching.Supply:
 
 def _record(
     session: AsyncSession,
-    proposals: list[matching.Proposal],
+    proposals: matching.Proposals,
     demands: dict[UUID, Demand],
     lots: dict[UUID, Lot],
     donors: dict[str, Donor],

@@ -5,6 +5,7 @@
 
 from services.allocation.matching.engine import propose_allocations
 from services.allocation.matching.fit import is_compatible
+from services.allocation.matching.proposals import Proposals
 from services.allocation.matching.values import (
     PRIORITY_RANK,
     PRIORITY_WEIGHT,
@@ -25,6 +26,7 @@ __all__ = [
     "Demand",
     "Priority",
     "Proposal",
+    "Proposals",
     "Reason",
     "Supply",
     "is_compatible",

@@ -29,8 +29,9 @@ from numpy.typing import NDArray
 from services.allocation.matching.exchange import Market, solve
 from services.allocation.matching.fit import DemandType, lot_types_of, spec_keys, type_classes
 from services.allocation.matching.market import CategoryBook, Columns
+from services.allocation.matching.proposals import Demands, Proposals
 from services.allocation.matching.stock import Distances
-from services.allocation.matching.values import PRIORITY_RANK, Demand, Proposal, Supply, service_order
+from services.allocation.matching.values import PRIORITY_RANK, Demand, Supply, service_order
 
 
 def propose_allocations(
@@ -38,7 +39,7 @@ def propose_allocations(
     supplies: Sequence[Supply],
     *,
     distance_km: Callable[[str, str], float],
-) -> list[Proposal]:
+) -> Proposals:
     """Propose free stock for unmet demand, maximising priority-weighted units served."""
     # Some 100k small objects and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
@@ -52,10 +53,10 @@ def propose_allocations(
 
 def _propose(
     demands: Sequence[Demand], supplies: Sequence[Supply], distance_km: Callable[[str, str], float]
-) -> list[Proposal]:
-    wanted = [d for d in demands if d.unmet > 0]
+) -> Proposals:
+    wanted = demands if min(map(_UNMET, demands), default=0) > 0 else [d for d in demands if d.unmet > 0]
     if not wanted:
-        return []
+        return Proposals.none()
     columns = read_columns(wanted)
     distances = Distances(distance_km)
     rejected_lots = {lot_id for lots in columns.rejected if lots for lot_id in lots}
@@ -71,20 +72,14 @@ def _propose(
         book = CategoryBook(columns, ranks, offered, lot_type_of, class_of, fits, distances)
         books.append(book)
         markets.append(Market(class_of, columns.unmet[ranks], fits, book.km, book.free_of_type))
-    served_ranks: list[NDArray[np.int64]] = []
-    proposals: list[Proposal] = []
-    for book, allocation in zip(books, solve(markets), strict=True):
-        category_ranks, category_proposals = book.propose(allocation.served, allocation.budget)
-        served_ranks.append(category_ranks)
-        proposals += category_proposals
-    if not proposals:
-        return []
-    # Each category's proposals come in order of service; a stable sort on rank interleaves them.
-    order = np.argsort(np.concatenate(served_ranks), kind="stable")
-    return list(map(proposals.__getitem__, order.tolist()))
+    parts = [
+        book.propose(allocation.served, allocation.budget)
+        for book, allocation in zip(books, solve(markets), strict=True)
+    ]
+    return Proposals.joined([part for part in parts if len(part)])
 
 
-def read_columns(demands: list[Demand]) -> Columns:
+def read_columns(demands: Sequence[Demand]) -> Columns:
     """The demands' fields, one pass each, and their order of service (`service_order`).
 
     A demand type (category, specs, region and rejected lots) is coded in the order of service of
@@ -99,7 +94,7 @@ def read_columns(demands: list[Demand]) -> Columns:
     keys[1] = np.fromiter(front_line, np.float64, n) == 0  # front-line first
     ordinals = np.fromiter(map(date.toordinal, needed_by), np.int64, n)
     keys[2] = ordinals
-    if all(at.tzinfo is not None for at in submitted_at):
+    if None not in map(attrgetter("tzinfo"), submitted_at):
         keys[3] = np.fromiter(map(datetime.timestamp, submitted_at), np.float64, n)
     else:
         keys[3] = np.fromiter(map(_instant, submitted_at), np.float64, n)
@@ -116,9 +111,7 @@ def read_columns(demands: list[Demand]) -> Columns:
     by_first[np.argsort(first)] = np.arange(len(first))
     return Columns(
         row=order,
-        request_id=list(map(attrgetter("request_id"), demands)),
-        priority=priority,
-        front_line=front_line,
+        demands=Demands(list(map(attrgetter("request_id"), demands)), priority, front_line),
         needed_by=ordinals,
         category=codes[0][order],
         category_names=list(dict.fromkeys(category)),
@@ -130,6 +123,7 @@ def read_columns(demands: list[Demand]) -> Columns:
     )
 
 
+_UNMET = attrgetter("unmet")
 _FIELDS = (
     "priority",
     "front_line",

@@ -9,9 +9,10 @@ from uuid import UUID
 import numpy as np
 from numpy.typing import NDArray
 
+from services.allocation.matching.proposals import Demands, Proposals
 from services.allocation.matching.stock import Distances, Shelves, split
 from services.allocation.matching.timing import assign_lots
-from services.allocation.matching.values import Priority, Proposal, Supply, proposal
+from services.allocation.matching.values import Supply
 
 
 @dataclass
@@ -23,9 +24,7 @@ class Columns:
     """
 
     row: NDArray[np.intp]
-    request_id: list[UUID]
-    priority: list[Priority]
-    front_line: list[bool]
+    demands: Demands
     needed_by: NDArray[np.int64]
     category: NDArray[np.int64]
     category_names: list[str]
@@ -91,10 +90,8 @@ class CategoryBook:
         exchanged = given & ~was_moved[:, None] & (kept_since[None, :] < first_rank[:, None])
         return np.where(moved, 1, np.where(exchanged, 2, 0)).astype(np.int8)
 
-    def propose(
-        self, served: NDArray[np.int64], budget: NDArray[np.int64]
-    ) -> tuple[NDArray[np.int64], list[Proposal]]:
-        """Each served demand's units from the lots its class claimed; the proposals' ranks and the proposals.
+    def propose(self, served: NDArray[np.int64], budget: NDArray[np.int64]) -> Proposals:
+        """Each served demand's units from the lots its class claimed.
 
         A class's pieces go to its demands earliest available to earliest needed, nearest first
         where that does not matter. Proposals come in order of service, each demand's nearest lot first.
@@ -102,7 +99,7 @@ class CategoryBook:
         stock = self.stock
         chosen = np.flatnonzero(served)
         if not chosen.size:
-            return np.zeros(0, dtype=np.int64), []
+            return Proposals.none()
         columns = self.columns
         needed_by = columns.needed_by[self.rows[chosen]]
         chosen_class = self.class_of[chosen]
@@ -133,29 +130,15 @@ class CategoryBook:
         out = np.lexsort((lot, km, demand))
         demand, lot, taken, km = demand[out], lot[out], taken[out], km[out]
         in_time, basis = in_time[out], basis[out]
-        compatible = self.compatible_lots[owner[piece][out]].tolist()
-        ranks = self.ranks[chosen[demand]]
-        rows = self.rows[chosen[demand]].tolist()
-        lot_ids = [s.lot_id for s in self.supplies]
-        proposals = [
-            proposal(
-                request, lot_ids[lot_index], quantity, (rank, priority, front, distance, on_time, n, why)
-            )
-            for request, priority, front, lot_index, quantity, rank, distance, on_time, n, why in zip(
-                map(columns.request_id.__getitem__, rows),
-                map(columns.priority.__getitem__, rows),
-                map(columns.front_line.__getitem__, rows),
-                lot.tolist(),
-                taken.tolist(),
-                (ranks + 1).tolist(),
-                km.tolist(),
-                in_time.tolist(),
-                compatible,
-                _BASIS_NAMES[basis].tolist(),
-                strict=True,
-            )
-        ]
-        return ranks, proposals
-
-
-_BASIS_NAMES = np.array(["nearest", "moved", "exchanged", "late_stock_only"], dtype=object)
+        return Proposals(
+            columns.demands,
+            [s.lot_id for s in self.supplies],
+            demand=self.rows[chosen[demand]],
+            lot=lot,
+            quantity=taken,
+            rank=self.ranks[chosen[demand]] + 1,
+            distance_km=km,
+            available_by_needed_by=in_time,
+            compatible_lots=self.compatible_lots[owner[piece][out]],
+            basis=basis.astype(np.int8),
+        )
