@@ -11,7 +11,7 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
-from services.allocation.matching import Demand, Proposal, Supply, propose_allocations
+from services.allocation.matching import Demand, Proposal, Proposals, Supply, propose_allocations
 
 TODAY = date(2026, 3, 1)
 # Regions on a line, positions in km: distance is the difference.
@@ -54,7 +54,7 @@ def supply(**overrides: Any) -> Supply:
     return Supply(**{**fields, **overrides})
 
 
-def match(demands: list[Demand], supplies: list[Supply]) -> list[Proposal]:
+def match(demands: list[Demand], supplies: list[Supply]) -> Proposals:
     """Run the engine with the test distances."""
     return propose_allocations(demands, supplies, distance_km=distance_km)
 
