@@ -154,10 +154,9 @@ def _by_category(columns: Columns, supplies: Sequence[Supply]) -> list[tuple[NDA
     by_code = np.argsort(columns.category, kind="stable")
     bounds = np.cumsum(np.bincount(columns.category, minlength=len(code))).tolist()
     offered: list[list[Supply]] = [[] for _ in code]
-    for supply in sorted(supplies, key=_lot_order):
-        category = code.get(supply.category)
-        if category is not None and supply.free > 0:
-            offered[category].append(supply)
+    in_stock = [supply for supply in supplies if supply.free > 0 and supply.category in code]
+    for supply in sorted(in_stock, key=_lot_order):
+        offered[code[supply.category]].append(supply)
     starts = [0, *bounds[:-1]]
     return [
         (by_code[start:end], offered[i])
