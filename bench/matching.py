@@ -254,8 +254,8 @@ def notes(results: list[dict[str, Any]], quick: bool) -> list[str]:
         "Optimum: `bench.optimum.optimal_weighted_units` (transportation LP over aggregated "
         "classes, scipy HiGHS; integral because the constraint matrix is totally unimodular).",
         "The engine answers in columns (`matching.Proposals`); the column after its time is what building "
-        "every `Proposal` object from them costs on top, which the service does not do (it turns each "
-        "proposal into an allocation row) but a caller listing them would.",
+        "every `Proposal` object from them costs on top (the service builds each as it writes its "
+        "allocation row and event, which cost far more per proposal).",
         "Peak RSS is the whole child process (instance, both engines, greedy and LP).",
     ]
     big = next((r for r in results if r["requests"] == 100_000), None)
