@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 import time
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,16 @@ SLICES = 10
 CONCURRENCY = 32
 STOCK_LOTS = 4
 LATE_LOT_UNITS = 1000
+# Retention in minutes instead of days, so the run reaches the steady state a deployment lives in:
+# published outbox rows, processed events and finished deliveries pruned while requests keep coming.
+RETENTION_S = 180
+RETENTION_ENV = {
+    "RETENTION_OUTBOX_DAYS": str(RETENTION_S / 86_400),
+    "RETENTION_PROCESSED_EVENTS_DAYS": str(RETENTION_S / 86_400),
+    "RETENTION_DELIVERIES_DAYS": str(RETENTION_S / 86_400),
+    "RETENTION_INTERVAL_S": "20",
+}
+PRUNED_TABLES = ("outbox", "processed_events", "deliveries")
 
 
 def run_soak(work_dir: Path, *, quick: bool, raw: RawLimits | None, requests: int | None = None) -> Section:
@@ -38,7 +49,7 @@ def run_soak(work_dir: Path, *, quick: bool, raw: RawLimits | None, requests: in
     total = requests or (QUICK_REQUESTS if quick else FULL_REQUESTS)
     section = Section("soak", f"4. The long run: {total:,} requests, then stock for the backlog")
     started = time.perf_counter()
-    stack = start_stack(work_dir / "soak")
+    stack = start_stack(work_dir / "soak", extra_env=RETENTION_ENV)
     try:
         # Stock for a tenth of the requests (each asks for one unit): the rest build the backlog.
         section.details["stock"] = provision_stock(
@@ -47,11 +58,12 @@ def run_soak(work_dir: Path, *, quick: bool, raw: RawLimits | None, requests: in
         warm_up(stack)
         lot_before = timed_lot(stack, units=1)
         memory_before = stack.memory()
-        slices, cpu_ms = [], []
+        slices, cpu_ms, sizes = [], [], [database_sizes(stack.state_dir)]
         for _ in range(SLICES):
             cpu_before = sum(stack.cpu_seconds().values())
             slices.append(_slice(stack, total // SLICES))
             cpu_ms.append((sum(stack.cpu_seconds().values()) - cpu_before) * 1000 / max(1, slices[-1].ok))
+            sizes.append(database_sizes(stack.state_dir))
         last_id = next(str(r[3]) for r in reversed(slices[-1].records) if r[3])
         drain_started = time.perf_counter()
         drained = asyncio.run(collect.wait_drained(stack, last_id, deadline_s=900))
@@ -74,6 +86,8 @@ def run_soak(work_dir: Path, *, quick: bool, raw: RawLimits | None, requests: in
             memory_at_end=stack.memory(),
             cpu_seconds=stack.cpu_seconds(),
             database_mib=database_sizes(stack.state_dir),
+            database_mib_after_each_slice=sizes,
+            pruned_tables_rows=pruned_rows(stack.state_dir),
         )
     finally:
         section.details["exit_status"] = stack.stop()
@@ -91,14 +105,24 @@ def run_soak(work_dir: Path, *, quick: bool, raw: RawLimits | None, requests: in
         ),
         Table(
             "Databases at the end of the run",
-            ["service", "MiB (database + WAL)", "KiB per request"],
-            [[name, mib, mib * 1024 / total] for name, mib in section.details["database_mib"].items()],
+            ["service", "MiB (database + WAL)", "KiB per request", *PRUNED_TABLES],
+            [
+                [name, mib, mib * 1024 / total, *section.details["pruned_tables_rows"].get(name, {}).values()]
+                for name, mib in section.details["database_mib"].items()
+            ],
         ),
+        growth_table(section.details["database_mib_after_each_slice"], total // SLICES),
     ]
     section.notes.append(
         f"{total:,} requests sent as {SLICES} slices of {total // SLICES:,} at saturation ({CONCURRENCY} "
         f"connections); {'drained' if section.details['drained'] else 'NOT drained'} "
         f"{section.details['drain_s']} s after the last; {waiting:,} requests waitlisted at the end."
+    )
+    section.notes.append(
+        f"Retention is {RETENTION_S // 60} minutes here (days in a deployment), pruned every "
+        f"{RETENTION_ENV['RETENTION_INTERVAL_S']} s, so the run shows the size a database settles at: a "
+        "table's rows at the end are those of the last minutes, and the growth per request of the "
+        "later slices is what the kept business rows need."
     )
     section.notes.append(
         "The lot registered at the end re-matches the whole waitlisted backlog inside its own "
@@ -157,6 +181,36 @@ def database_sizes(state_dir: Path) -> dict[str, float]:
         files = [database, database.with_name(database.name + "-wal")]
         sizes[database.stem] = round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
     return sizes
+
+
+def pruned_rows(state_dir: Path) -> dict[str, dict[str, int | None]]:
+    """Rows left in each service's pruned tables (None: the service has no such table)."""
+    counts: dict[str, dict[str, int | None]] = {}
+    for database in sorted(state_dir.glob("*.db")):
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            counts[database.stem] = {
+                table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+                if table in tables
+                else None
+                for table in PRUNED_TABLES
+            }
+        finally:
+            connection.close()
+    return counts
+
+
+def growth_table(sizes: list[dict[str, float]], per_slice: int) -> Table:
+    """KiB each service's database grew per request, slice by slice."""
+    services = sorted({name for reading in sizes for name in reading})  # a database may appear late
+    rows = [
+        [f"{n}", *(round((after.get(s, 0.0) - before.get(s, 0.0)) * 1024 / per_slice, 2) for s in services)]
+        for n, (before, after) in enumerate(pairwise(sizes), start=1)
+    ]
+    return Table("Database growth per request, KiB, slice by slice", ["slice", *services], rows)
 
 
 def soak_figures(

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from bench.processes import LoadResult
-from bench.soak import database_sizes, soak_figures, status_counts
+from bench.soak import RETENTION_ENV, database_sizes, growth_table, pruned_rows, soak_figures, status_counts
 from bench.stats import latency
 
 
@@ -63,3 +63,39 @@ def test_figures_compare_the_last_tenth_with_the_first_and_the_lot_with_its_warm
     lot = next(f for name, f in figures.items() if name.startswith("POST /v1/lots"))
     assert "9,000 requests waitlisted" in lot.name
     assert lot.ratio == 200.0
+
+
+def test_pruned_rows_count_each_services_pruned_tables_and_mark_the_ones_it_lacks(tmp_path: Path) -> None:
+    notifications = sqlite3.connect(tmp_path / "notifications.db")
+    for table in ("outbox", "processed_events", "deliveries"):
+        notifications.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+    notifications.executemany("INSERT INTO deliveries (id) VALUES (?)", [(n,) for n in range(4)])
+    notifications.commit()
+    notifications.close()
+    requests = sqlite3.connect(tmp_path / "requests.db")
+    requests.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY)")
+    requests.execute("INSERT INTO outbox (id) VALUES (1)")
+    requests.commit()
+    requests.close()
+
+    assert pruned_rows(tmp_path) == {
+        "notifications": {"outbox": 0, "processed_events": 0, "deliveries": 4},
+        "requests": {"outbox": 1, "processed_events": None, "deliveries": None},
+    }
+
+
+def test_growth_table_gives_kib_per_request_of_each_slice() -> None:
+    sizes = [{"requests": 1.0}, {"requests": 2.0, "allocation": 0.5}, {"requests": 2.5, "allocation": 0.5}]
+
+    table = growth_table(sizes, per_slice=1024)
+
+    assert table.columns == ["slice", "allocation", "requests"]
+    assert table.rows == [["1", 0.5, 1.0], ["2", 0.0, 0.5]]
+
+
+def test_the_long_run_keeps_minutes_of_retention_valid_for_the_services() -> None:
+    from shared.settings import RetentionSettings
+
+    settings = RetentionSettings.model_validate(RETENTION_ENV)
+    assert 0 < settings.outbox_days <= settings.processed_events_days < 1 / 24
+    assert settings.interval_s <= 60
