@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_first_fit_gives_the_same_answer_as_its_definition(seed: int) -> None:
 def test_first_fit_respects_rejected_lots() -> None:
     demands, supplies = hard_instance(1, demands=60, categories=1)
     rejected = frozenset(s.lot_id for s in supplies[::2])
-    demands = [Demand(**{**d.__dict__, "excluded_lot_ids": rejected}) for d in demands]
+    demands = [replace(d, excluded_lot_ids=rejected) for d in demands]
     assert first_fit_weighted_units(demands, supplies) == brute_force_first_fit(demands, supplies)
 
 
