@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
@@ -166,11 +168,8 @@ def timed_lot(stack: RunningStack, units: int) -> float:
 
 def status_counts(state_dir: Path) -> dict[str, int]:
     """Requests per status, read from the requests service's SQLite file (the API has no counts)."""
-    connection = sqlite3.connect(f"file:{state_dir / 'requests.db'}?mode=ro", uri=True, timeout=30)
-    try:
+    with _read_only(state_dir / "requests.db") as connection:
         rows = connection.execute("SELECT status, count(*) FROM requests GROUP BY status").fetchall()
-    finally:
-        connection.close()
     return {str(status): int(count) for status, count in rows}
 
 
@@ -187,8 +186,7 @@ def pruned_rows(state_dir: Path) -> dict[str, dict[str, int | None]]:
     """Rows left in each service's pruned tables (None: the service has no such table)."""
     counts: dict[str, dict[str, int | None]] = {}
     for database in sorted(state_dir.glob("*.db")):
-        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-        try:
+        with _read_only(database) as connection:
             tables = {
                 row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
@@ -198,9 +196,17 @@ def pruned_rows(state_dir: Path) -> dict[str, dict[str, int | None]]:
                 else None
                 for table in PRUNED_TABLES
             }
-        finally:
-            connection.close()
     return counts
+
+
+@contextmanager
+def _read_only(database: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a service's SQLite file while the service may still write it."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def growth_table(sizes: list[dict[str, float]], per_slice: int) -> Table:

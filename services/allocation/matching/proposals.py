@@ -8,6 +8,7 @@ and per request without a Python loop, and shift ranks for a slice of a run in o
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -117,9 +118,7 @@ class Proposals(Sequence[Proposal]):
         """The same proposals with `ranked_before` more requests ahead of each (a later slice of a run)."""
         if not ranked_before:
             return self
-        shifted = Proposals.__new__(Proposals)
-        for name in self.__slots__:
-            setattr(shifted, name, getattr(self, name))
+        shifted = copy.copy(self)
         shifted.rank = self.rank + ranked_before
         return shifted
 
