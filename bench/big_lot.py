@@ -22,9 +22,11 @@ from bench.processes import status_kib
 from bench.report import Figure, Section
 from bench.stack import RunningStack, start_stack
 from bench.stats import latency
+from services.allocation.backlog import ranks
 from services.allocation.models import Demand
 
 FULL, QUICK = 90_000, 5_000
+PRIORITIES = ("critical", "high", "medium", "low")
 DEADLINE_S = 900.0
 
 
@@ -89,7 +91,9 @@ def _waitlist(path: Path, count: int) -> None:
             "category": "generator",
             "specs": {"power_kw": 250},
             "quantity": 1,
-            "priority": ("critical", "high", "medium", "low")[n % 4],
+            "priority": PRIORITIES[n % 4],
+            "priority_rank": ranks(PRIORITIES[n % 4], "UA-63")[0],
+            "front_line_rank": ranks(PRIORITIES[n % 4], "UA-63")[1],
             "needed_by": date.today() + timedelta(days=30 + n % 60),
             "submitted_at": submitted + timedelta(microseconds=n),
             "open": True,

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import ledger, matching
 from services.allocation.models import Demand, RematchDeferred, RematchRun
+from shared.db import flushed_connection
 from shared.events.envelope import CloudEvent
 from shared.geography import all_regions, get_region
 
@@ -36,22 +37,66 @@ _LISTENING = "vidnova.allocation.after_commit_listening"
 
 
 def service_key_sql() -> tuple[sa.ColumnElement[Any], ...]:
-    """``matching.service_order`` as SQL: the same tuple, compared the same way."""
-    front_line = [region.code for region in all_regions() if region.front_line]
-    return (
-        sa.case(dict(matching.PRIORITY_RANK), value=col(Demand.priority)),
-        sa.case((col(Demand.region).in_(front_line), 0), else_=1),
-        *(cast(sa.ColumnElement[Any], col(c)) for c in (Demand.needed_by, Demand.submitted_at)),
-        cast(sa.ColumnElement[Any], col(Demand.request_id)),
+    """``matching.service_order`` as SQL: the same tuple, compared the same way, and indexed."""
+    return tuple(
+        cast(sa.ColumnElement[Any], col(c))
+        for c in (
+            Demand.priority_rank,
+            Demand.front_line_rank,
+            Demand.needed_by,
+            Demand.submitted_at,
+            Demand.request_id,
+        )
     )
 
 
 def service_key(demand: Demand) -> ServiceKey:
     """A demand's place in the order of service (its row's ``service_key_sql``)."""
-    region = get_region(demand.region)
-    front_line = region is not None and region.front_line
-    rank = matching.PRIORITY_RANK[demand.priority]  # type: ignore[index]  # a Priority by contract
-    return (rank, 0 if front_line else 1, demand.needed_by, demand.submitted_at, demand.request_id)
+    return (
+        demand.priority_rank,
+        demand.front_line_rank,
+        demand.needed_by,
+        demand.submitted_at,
+        demand.request_id,
+    )
+
+
+def ranks(priority: str, region: str) -> tuple[int, int]:
+    """A demand's ``priority_rank`` and ``front_line_rank``: ``matching.service_order``'s first two keys."""
+    found = get_region(region)
+    rank = matching.PRIORITY_RANK[priority]  # type: ignore[index]  # a Priority by contract
+    return rank, 0 if found is not None and found.front_line else 1
+
+
+def rank_sql(
+    priority: sa.ColumnElement[Any], region: sa.ColumnElement[Any]
+) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
+    """``ranks`` as SQL over a row's priority and region."""
+    front_line = [found.code for found in all_regions() if found.front_line]
+    return (
+        sa.case(dict(matching.PRIORITY_RANK), value=priority, else_=len(matching.PRIORITY_RANK)),
+        sa.case((region.in_(front_line), 0), else_=1),
+    )
+
+
+async def refresh_ranks(session: AsyncSession, category: str) -> None:
+    """Bring the open demands' stored ranks in line with ``ranks`` before a run reads them in order.
+
+    Ranks are written with each demand, so this changes nothing unless the code's ranks changed since
+    (a region joined or left the front line), or rows were written without them.
+    """
+    priority, front_line = rank_sql(
+        cast(sa.ColumnElement[Any], col(Demand.priority)), cast(sa.ColumnElement[Any], col(Demand.region))
+    )
+    await (await flushed_connection(session)).execute(
+        sa.update(Demand)
+        .where(
+            col(Demand.category) == category,
+            col(Demand.open),
+            sa.or_(col(Demand.priority_rank) != priority, col(Demand.front_line_rank) != front_line),
+        )
+        .values(priority_rank=priority, front_line_rank=front_line)
+    )
 
 
 async def next_unmet(

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.allocation.backlog import ranks
 from services.allocation.lifecycle import release_all
 from services.allocation.locks import lock_category
 from services.allocation.models import Demand
@@ -27,6 +28,7 @@ async def record_demand(
     await lock_category(session, payload.category)
     if await session.get(Demand, payload.request_id) is not None:
         return MatchOutcome()  # the same request under another event id: nothing new to do
+    priority_rank, front_line_rank = ranks(payload.priority, payload.region)
     session.add(
         Demand(
             request_id=payload.request_id,
@@ -39,6 +41,8 @@ async def record_demand(
             specs=payload.specs,
             quantity=payload.quantity,
             priority=payload.priority,
+            priority_rank=priority_rank,
+            front_line_rank=front_line_rank,
             needed_by=payload.needed_by,
             submitted_at=payload.submitted_at,
         )
@@ -56,6 +60,7 @@ async def change_priority(
     """Take the new priority into the order of service; its unmet units are matched again."""
     demand = await _locked_demand(session, payload.request_id)
     demand.priority = payload.priority
+    demand.priority_rank, demand.front_line_rank = ranks(payload.priority, demand.region)
     await session.flush()
     if not demand.open:
         return MatchOutcome()

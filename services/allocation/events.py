@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
-from services.allocation.models import Allocation, Demand, Donor, Lot, Programme
+from services.allocation.models import Demand, Donor, Lot, Programme
 from shared.events import payloads as p
 
 SOURCE = "allocation"
@@ -19,8 +20,27 @@ def donor_names(donor: Donor | None) -> dict[str, str | None]:
     }
 
 
+class AllocationFacts(Protocol):
+    """What an ``allocation.*`` event tells of its allocation: a stored row or one being proposed."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def request_id(self) -> UUID: ...
+    @property
+    def lot_id(self) -> UUID: ...
+    @property
+    def donor_id(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
 def allocation_event(
-    kind: type[_Event], allocation: Allocation, demand: Demand, donor: Donor | None, **details: Any
+    kind: type[_Event], allocation: AllocationFacts, demand: Demand, donor: Donor | None, **details: Any
 ) -> _Event:
     """An ``allocation.*`` payload: everything a consumer needs, so that none looks anything up.
 

@@ -2,13 +2,15 @@
 
 A proposal reserves units with ``UPDATE … WHERE committed + :units <= quantity`` and counts the rows it
 changed: a stale read can never turn into an over-allocation, and the CHECK constraints on both tables
-refuse one even if a statement here were wrong. Rows are always updated lots first, then demands, each
-in id order, so concurrent transactions take row locks in one order and cannot deadlock on them.
+refuse one even if a statement here were wrong. A matching run reserves for every row that takes the
+same number of units in one statement (up to ``ROWS_PER_STATEMENT`` of them), under its category's lock,
+lots first, then demands; a transition shifts one allocation's lot, then its demand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -40,32 +42,56 @@ def demand_committed() -> sa.ColumnElement[int]:
 async def reserve(session: AsyncSession, *, lots: Mapping[UUID, int], demands: Mapping[UUID, int]) -> None:
     """Count units as proposed on each lot and demand, only where they still fit; else StockConflict."""
     connection = await flushed_connection(session)
-    for lot_id in sorted(lots):
-        units = lots[lot_id]
-        fits = await connection.execute(
+    lot_fits = (col(Lot.withdrawn_at).is_(None),)
+    for units, ids in _by_units(lots):
+        changed = await connection.execute(
             sa.update(Lot)
-            .where(
-                col(Lot.id) == lot_id,
-                col(Lot.withdrawn_at).is_(None),
-                lot_committed() + units <= col(Lot.quantity),
-            )
+            .where(col(Lot.id).in_(ids), *lot_fits, lot_committed() + units <= col(Lot.quantity))
             .values(proposed=col(Lot.proposed) + units)
         )
-        if _rowcount(fits) != 1:
-            raise StockConflict(f"lot {lot_id} no longer has {units} free unit(s)")
-    for request_id in sorted(demands):
-        units = demands[request_id]
-        fits = await connection.execute(
+        if (missing := len(ids) - _rowcount(changed)) != 0:
+            raise StockConflict(f"{missing} lot(s) among {_ids(ids)} no longer have {units} free unit(s)")
+    for units, ids in _by_units(demands):
+        changed = await connection.execute(
             sa.update(Demand)
             .where(
-                col(Demand.request_id) == request_id,
+                col(Demand.request_id).in_(ids),
                 col(Demand.open),
                 demand_committed() + units <= col(Demand.quantity),
             )
             .values(proposed=col(Demand.proposed) + units)
         )
-        if _rowcount(fits) != 1:
-            raise StockConflict(f"request {request_id} no longer has {units} unmet unit(s)")
+        if (missing := len(ids) - _rowcount(changed)) != 0:
+            raise StockConflict(
+                f"{missing} request(s) among {_ids(ids)} no longer have {units} unmet unit(s)"
+            )
+
+
+async def set_waitlisted_reported(session: AsyncSession, reported: Mapping[UUID, int]) -> None:
+    """Record the units last reported waiting per request, one statement per number of units."""
+    connection = await flushed_connection(session)
+    for units, ids in _by_units(reported):
+        await connection.execute(
+            sa.update(Demand).where(col(Demand.request_id).in_(ids)).values(waitlisted_reported=units)
+        )
+
+
+ROWS_PER_STATEMENT = 500  # ids in one IN (…): far below SQLite's and PostgreSQL's limits on parameters
+
+
+def _by_units(units_by_id: Mapping[UUID, int]) -> Iterator[tuple[int, Sequence[UUID]]]:
+    """Ids grouped by their number of units, in id order, at most ``ROWS_PER_STATEMENT`` in a group."""
+    grouped: defaultdict[int, list[UUID]] = defaultdict(list)
+    for row_id in sorted(units_by_id):
+        grouped[units_by_id[row_id]].append(row_id)
+    for units in sorted(grouped):
+        ids = grouped[units]
+        for start in range(0, len(ids), ROWS_PER_STATEMENT):
+            yield units, ids[start : start + ROWS_PER_STATEMENT]
+
+
+def _ids(ids: Sequence[UUID]) -> str:
+    return str(ids[0]) if len(ids) == 1 else f"{len(ids)} ({ids[0]} …)"
 
 
 async def shift(session: AsyncSession, *, lot_id: UUID, request_id: UUID, moves: UnitMoves) -> None:

@@ -37,6 +37,17 @@ class Demand(SQLModel, table=True):
             name="ck_demands_counters_non_negative",
         ),
         sa.CheckConstraint(f"{DEMAND_COMMITTED_SQL} <= quantity", name="ck_demands_never_over_allocated"),
+        # The order of service (``backlog.service_key_sql``): a slice of a big re-match is a range of it.
+        sa.Index(
+            "ix_demands_service_order",
+            "category",
+            "open",
+            "priority_rank",
+            "front_line_rank",
+            "needed_by",
+            "submitted_at",
+            "request_id",
+        ),
     )
 
     request_id: UUID = Field(primary_key=True)
@@ -51,6 +62,9 @@ class Demand(SQLModel, table=True):
     priority: str = Field(max_length=10)
     needed_by: date
     submitted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The first two keys of the order of service, kept by ``backlog.ranks`` (0 first; 1: not front line).
+    priority_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    front_line_rank: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     open: bool = Field(default=True, index=True)
     proposed: int = 0
     approved: int = 0

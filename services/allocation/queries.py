@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation.domain import may_read_allocation
+from services.allocation.ledger import ROWS_PER_STATEMENT
 from services.allocation.models import Allocation, Demand
 from shared.auth import Principal
 from shared.geography import get_region
@@ -32,6 +33,20 @@ async def get_visible_allocation(
     ):
         raise Problem(404, "Not Found", f"no allocation {allocation_id}")
     return found[0], found[1]
+
+
+async def by_ids_with_demands(session: AsyncSession, ids: list[UUID]) -> list[tuple[Allocation, Demand]]:
+    """These allocations, in this order, each with its demand (a matching run's new proposals)."""
+    found: dict[UUID, tuple[Allocation, Demand]] = {}
+    for start in range(0, len(ids), ROWS_PER_STATEMENT):
+        rows = await session.exec(
+            select(Allocation, Demand)
+            .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
+            .where(col(Allocation.id).in_(ids[start : start + ROWS_PER_STATEMENT]))
+            .execution_options(populate_existing=True)
+        )
+        found.update((allocation.id, (allocation, demand)) for allocation, demand in rows.all())
+    return [found[allocation_id] for allocation_id in ids]
 
 
 async def with_demands(

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import cast
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -48,7 +48,7 @@ MATCHING = system_actor("matching")
 class MatchOutcome:
     """What one or more matching runs changed: new proposals and new waitlist reports."""
 
-    proposed: list[Allocation] = field(default_factory=list)
+    proposed: list[UUID] = field(default_factory=list)  # new allocations' ids, in order of service
     waitlisted: dict[UUID, int] = field(default_factory=dict)  # request id → units reported waiting
 
     def add(self, other: MatchOutcome) -> None:
@@ -118,7 +118,7 @@ async def match_demands(
         taken = proposals.units_by_request()
         await ledger.reserve(session, lots=proposals.units_by_lot(), demands=taken)
         donors = await donors_by_id(session, {lots[proposal.lot_id].donor_id for proposal in proposals})
-        outcome.proposed = _record(
+        outcome.proposed = await _record(
             session, proposals, demands, lots, donors, policy=policy, cause=cause, now=now
         )
     await _report_waitlist(session, demands, taken, cause=cause, outcome=outcome)
@@ -137,6 +137,7 @@ async def start_run(
     """
     runs = policy.runs
     assert runs is not None
+    await backlog.refresh_ranks(session, category)
     lots = await _free_lots(session, category)
     if not await _partitioned(session, category, lots, page=runs.size):
         demands = await unmet_demands(session, category, None)
@@ -287,7 +288,7 @@ def _engine_supply(lot: Lot) -> matching.Supply:
     )
 
 
-def _record(
+async def _record(
     session: AsyncSession,
     proposals: matching.Proposals,
     demands: dict[UUID, Demand],
@@ -297,38 +298,72 @@ def _record(
     policy: Policy,
     cause: CloudEvent | None,
     now: datetime,
-) -> list[Allocation]:
-    """An allocation row and an ``allocation.proposed`` event per proposal."""
-    recorded = []
+) -> list[UUID]:
+    """An allocation row and an ``allocation.proposed`` event per proposal; the new allocations' ids.
+
+    The rows go in as one Core INSERT (executemany): an ORM object per row cost ~1 ms to construct and
+    flush. They are written at once, so the rest of the transaction (a cancellation in the same
+    consumer batch, say) finds them like any other row.
+    """
+    rows: list[dict[str, Any]] = []
+    actor = matching_actor()
+    expires_at = now + policy.proposal_ttl
     for proposal in proposals:
         demand, lot = demands[proposal.request_id], lots[proposal.lot_id]
-        allocation = Allocation(
+        row = ProposedRow(
+            id=uuid4(),
             request_id=demand.request_id,
             lot_id=lot.id,
             donor_id=lot.donor_id,
             region=demand.region,
             category=demand.category,
             quantity=proposal.quantity,
-            status="proposed",
             reason=proposal.reason.describe(),
             reason_facts=asdict(proposal.reason),
-            created_at=now,
-            updated_at=now,
-            expires_at=now + policy.proposal_ttl,
         )
-        session.add(allocation)
+        rows.append(row.values(now=now, expires_at=expires_at))
         payload = allocation_event(
             AllocationProposed,
-            allocation,
+            row,
             demand,
             donors.get(lot.donor_id),
-            reason=allocation.reason,
-            reason_facts=allocation.reason_facts,
-            expires_at=allocation.expires_at,
+            reason=row.reason,
+            reason_facts=row.reason_facts,
+            expires_at=expires_at,
         )
-        emit(session, payload, source=SOURCE, caused_by=cause, actor=matching_actor())
-        recorded.append(allocation)
-    return recorded
+        emit(session, payload, source=SOURCE, caused_by=cause, actor=actor)
+    if rows:
+        await (await flushed_connection(session)).execute(sa.insert(ALLOCATIONS), rows)
+    return [row["id"] for row in rows]
+
+
+ALLOCATIONS: sa.Table = Allocation.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedRow:
+    """A new proposal's allocation row, before it is written: what its event tells of it."""
+
+    id: UUID
+    request_id: UUID
+    lot_id: UUID
+    donor_id: str
+    region: str
+    category: str
+    quantity: int
+    reason: str
+    reason_facts: dict[str, Any]
+
+    def values(self, *, now: datetime, expires_at: datetime) -> dict[str, Any]:
+        """The row's columns; the lifecycle's columns keep their defaults (empty serials, nulls)."""
+        return {
+            **{name: getattr(self, name) for name in self.__slots__},
+            "status": "proposed",
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": expires_at,
+            "serials": [],
+        }
 
 
 async def _report_waitlist(
@@ -340,7 +375,7 @@ async def _report_waitlist(
     outcome: MatchOutcome,
 ) -> None:
     """Tell of units left waiting, but only where their number changed since the last report."""
-    connection = await flushed_connection(session)
+    reported: dict[UUID, int] = {}
     for request_id in sorted(demands):
         demand = demands[request_id]
         waiting = demand.unmet - taken[request_id]
@@ -351,9 +386,8 @@ async def _report_waitlist(
             report = waitlisted(demand, unmet=waiting, reason=reason)
             emit(session, report, source=SOURCE, caused_by=cause, actor=matching_actor())
             outcome.waitlisted[request_id] = waiting
-        await connection.execute(
-            sa.update(Demand).where(col(Demand.request_id) == request_id).values(waitlisted_reported=waiting)
-        )
+        reported[request_id] = waiting
+    await ledger.set_waitlisted_reported(session, reported)
 
 
 async def run_matching(

@@ -108,3 +108,58 @@ async def test_processed_events_keep_the_rows_of_the_inbox_and_downgrade_back(
     assert "inbox" not in tables
     assert key["name"] == (None if is_sqlite(url) else "processed_events_pkey")  # SQLite's has no name
     assert [dict(r) for r in restored] == [row]
+
+
+OLD_DEMANDS = sa.table(
+    "demands",
+    *(
+        sa.column(name)
+        for name in (
+            *("request_id", "ref", "region", "settlement", "facility_name", "facility_kind", "category"),
+            *("specs", "quantity", "priority", "needed_by", "submitted_at", "open", "proposed"),
+            *("approved", "dispatched", "delivered", "waitlisted_reported"),
+        )
+    ),
+)
+
+
+async def test_demands_written_before_the_service_order_index_get_their_ranks(infra: Infra) -> None:
+    """0011 keeps the order of service's first two keys on each demand; older rows are ranked by it."""
+    url = await new_database_url(infra.database, infra.tmp_dir, "ranks")
+    await asyncio.to_thread(upgrade, "allocation", url, "0010")
+    kinds = {"UA-63": "critical", "UA-46": "low", "UA-32": "medium"}  # only Kharkiv is front line
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for n, (region, priority) in enumerate(kinds.items()):
+                await connection.execute(
+                    OLD_DEMANDS.insert().values(
+                        request_id=uuid4().hex if is_sqlite(url) else uuid4(),
+                        ref=f"X-{n}",
+                        region=region,
+                        settlement="s",
+                        facility_name="f",
+                        facility_kind="hospital",
+                        category="generator",
+                        specs="{}",
+                        quantity=1,
+                        priority=priority,
+                        needed_by=datetime(2026, 12, 31).date(),
+                        submitted_at=datetime(2026, 12, 1, tzinfo=UTC),
+                        open=True,
+                        proposed=0,
+                        approved=0,
+                        dispatched=0,
+                        delivered=0,
+                        waitlisted_reported=0,
+                    )
+                )
+        await asyncio.to_thread(upgrade, "allocation", url)
+        async with engine.connect() as connection:
+            ranked = await connection.execute(
+                sa.text("SELECT region, priority_rank, front_line_rank FROM demands ORDER BY region")
+            )
+            rows = {region: (priority, front) for region, priority, front in ranked.all()}
+    finally:
+        await engine.dispose()
+    assert rows == {"UA-32": (2, 1), "UA-46": (3, 1), "UA-63": (0, 0)}

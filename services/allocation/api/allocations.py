@@ -182,7 +182,7 @@ async def run(
     categories, outcome = await run_matching(
         session, category=(body or MatchingRunIn()).category, policy=policy
     )
-    pairs = await queries.with_demands(session, outcome.proposed)
+    pairs = await queries.by_ids_with_demands(session, outcome.proposed)
     donors = await donors_by_id(session, (a.donor_id for a, _ in pairs))
     return MatchingRunOut(
         categories=categories,

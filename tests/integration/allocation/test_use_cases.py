@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from services.allocation import demands, inventory, ledger, lifecycle
+from services.allocation import backlog, demands, inventory, ledger, lifecycle
 from services.allocation.domain import IllegalTransition
 from services.allocation.expiry import sweep
 from services.allocation.models import Allocation, Demand, Lot
@@ -128,6 +128,71 @@ async def test_reserving_more_than_the_free_stock_is_refused_and_changes_nothing
         stored = await session.get(Lot, lot.id)
         assert stored is not None
         assert stored.proposed == 0
+
+
+async def backlog_rows(db: Database, count: int, **overrides: Any) -> list[uuid.UUID]:
+    """``count`` open demands written straight into the table, as an older process might have left them."""
+    rows = [
+        Demand(
+            **{
+                "request_id": uuid.uuid4(),
+                "ref": f"UA63-2026-{n:06d}",
+                "region": "UA-63",
+                "settlement": "Харків",
+                "facility_name": "Лікарня",
+                "facility_kind": "hospital",
+                "category": "generator",
+                "specs": {"power_kw": 250},
+                "quantity": 2,
+                "priority": "high",
+                "needed_by": date(2026, 12, 15),
+                "submitted_at": datetime(2026, 12, 1, tzinfo=UTC) + timedelta(seconds=n),
+                **overrides,
+            }
+        )
+        for n in range(count)
+    ]
+    async with db.session() as session, session.begin():
+        session.add_all(rows)
+    return [row.request_id for row in rows]
+
+
+async def proposed_units(db: Database, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    async with db.session() as session:
+        found = await session.exec(select(Demand).where(col(Demand.request_id).in_(ids)))
+        return {demand.request_id: demand.proposed for demand in found.all()}
+
+
+async def test_reserving_for_more_rows_than_one_statement_takes_counts_each_or_none(db: Database) -> None:
+    many = ledger.ROWS_PER_STATEMENT + 7  # two statements for the one-unit group, one for the two-unit group
+    ids = await backlog_rows(db, many + 3)
+    wanted = {request_id: 1 if n < many else 2 for n, request_id in enumerate(ids)}
+    async with db.session() as session, session.begin():
+        await ledger.reserve(session, lots={}, demands=wanted)
+    assert await proposed_units(db, ids) == wanted
+
+    # The one-unit demands have a unit left each, the last has none: one unit more for each is refused whole.
+    again = dict.fromkeys(ids[:many], 1) | {ids[-1]: 1}
+    with pytest.raises(ledger.StockConflict, match="1 request"):
+        async with db.session() as session, session.begin():
+            await ledger.reserve(session, lots={}, demands=again)
+    assert await proposed_units(db, ids) == wanted
+
+
+async def test_a_sliced_run_reads_the_backlog_in_the_engine_order_even_from_stale_ranks(db: Database) -> None:
+    # Written without ranks (as by an older process): every row says "critical, not front line".
+    high = await backlog_rows(db, 2, priority="high", region="UA-46")  # Lviv: not front line
+    front = await backlog_rows(db, 2, priority="high", region="UA-63")  # Kharkiv: front line
+    low = await backlog_rows(db, 2, priority="low", region="UA-63")
+    critical = await backlog_rows(db, 1, priority="critical", region="UA-46")
+    async with db.session() as session, session.begin():
+        await backlog.refresh_ranks(session, "generator")
+        page = await backlog.next_unmet(session, "generator", after=None, limit=3)
+        rest = await backlog.next_unmet(session, "generator", after=backlog.service_key(page[-1]), limit=10)
+    order = [demand.request_id for demand in page + rest]
+    assert order == critical + front + high + low
+    ranks = [backlog.service_key(demand)[:2] for demand in page + rest]
+    assert ranks == [(0, 1), (1, 0), (1, 0), (1, 1), (1, 1), (3, 0), (3, 0)]
 
 
 @pytest.mark.parametrize(
