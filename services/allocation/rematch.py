@@ -1,4 +1,4 @@
-"""Matching with I/O: read one category's unmet demand and free stock, run the engine, record the outcome.
+"""Matching with I/O: read a category's unmet demand and free stock, run the engine, record (``outcomes``) its answer.
 
 Runs inside the transaction that changed demand or stock, after that transaction took the category's
 lock (``locks.lock_category``), so the proposals commit or vanish together with their cause.
@@ -17,10 +17,10 @@ request waits for its end (``backlog``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
-from uuid import UUID, uuid4
+from typing import cast
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -28,20 +28,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import backlog, ledger, matching
 from services.allocation.backlog import Continuation, Deferred, ServiceKey, next_unmet, service_key
-from services.allocation.domain import waitlist_reason
 from services.allocation.donors import donors_by_id
-from services.allocation.events import SOURCE, allocation_event, waitlisted
 from services.allocation.locks import lock_category
-from services.allocation.models import Allocation, Demand, Donor, Lot
+from services.allocation.models import Allocation, Demand, Lot
+from services.allocation.outcomes import matching_actor, record_proposals, report_waitlist
 from services.allocation.settings import Policy
-from shared.actor import current_actor, is_system_actor, system_actor
 from shared.db import flushed_connection, utcnow
 from shared.events.envelope import CloudEvent
-from shared.events.payloads import AllocationProposed
 from shared.geography import distance_km, get_region
-from shared.outbox import emit
-
-MATCHING = system_actor("matching")
 
 
 @dataclass
@@ -118,10 +112,10 @@ async def match_demands(
         taken = proposals.units_by_request()
         await ledger.reserve(session, lots=proposals.units_by_lot(), demands=taken)
         donors = await donors_by_id(session, {lots[proposal.lot_id].donor_id for proposal in proposals})
-        outcome.proposed = await _record(
+        outcome.proposed = await record_proposals(
             session, proposals, demands, lots, donors, policy=policy, cause=cause, now=now
         )
-    await _report_waitlist(session, demands, taken, cause=cause, outcome=outcome)
+    outcome.waitlisted = await report_waitlist(session, demands, taken, cause=cause)
     return outcome
 
 
@@ -199,12 +193,6 @@ async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lo
                 return False
         after = service_key(batch[-1])
     return True
-
-
-def matching_actor() -> str:
-    """A person's request that triggered matching is theirs; anywhere else matching is its own job."""
-    actor = current_actor()
-    return actor if actor and not is_system_actor(actor) else MATCHING
 
 
 async def unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
@@ -286,108 +274,6 @@ def _engine_supply(lot: Lot) -> matching.Supply:
         available_from=lot.available_from,
         eligible_regions=None if lot.eligible_regions is None else frozenset(lot.eligible_regions),
     )
-
-
-async def _record(
-    session: AsyncSession,
-    proposals: matching.Proposals,
-    demands: dict[UUID, Demand],
-    lots: dict[UUID, Lot],
-    donors: dict[str, Donor],
-    *,
-    policy: Policy,
-    cause: CloudEvent | None,
-    now: datetime,
-) -> list[UUID]:
-    """An allocation row and an ``allocation.proposed`` event per proposal; the new allocations' ids.
-
-    The rows go in as one Core INSERT (executemany): an ORM object per row cost ~1 ms to construct and
-    flush. They are written at once, so the rest of the transaction (a cancellation in the same
-    consumer batch, say) finds them like any other row.
-    """
-    rows: list[dict[str, Any]] = []
-    actor = matching_actor()
-    expires_at = now + policy.proposal_ttl
-    for proposal in proposals:
-        demand, lot = demands[proposal.request_id], lots[proposal.lot_id]
-        row = ProposedRow(
-            id=uuid4(),
-            request_id=demand.request_id,
-            lot_id=lot.id,
-            donor_id=lot.donor_id,
-            region=demand.region,
-            category=demand.category,
-            quantity=proposal.quantity,
-            reason=proposal.reason.describe(),
-            reason_facts=asdict(proposal.reason),
-        )
-        rows.append(row.values(now=now, expires_at=expires_at))
-        payload = allocation_event(
-            AllocationProposed,
-            row,
-            demand,
-            donors.get(lot.donor_id),
-            reason=row.reason,
-            reason_facts=row.reason_facts,
-            expires_at=expires_at,
-        )
-        emit(session, payload, source=SOURCE, caused_by=cause, actor=actor)
-    if rows:
-        await (await flushed_connection(session)).execute(sa.insert(ALLOCATIONS), rows)
-    return [row["id"] for row in rows]
-
-
-ALLOCATIONS: sa.Table = Allocation.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class ProposedRow:
-    """A new proposal's allocation row, before it is written: what its event tells of it."""
-
-    id: UUID
-    request_id: UUID
-    lot_id: UUID
-    donor_id: str
-    region: str
-    category: str
-    quantity: int
-    reason: str
-    reason_facts: dict[str, Any]
-
-    def values(self, *, now: datetime, expires_at: datetime) -> dict[str, Any]:
-        """The row's columns; the lifecycle's columns keep their defaults (empty serials, nulls)."""
-        return {
-            **{name: getattr(self, name) for name in self.__slots__},
-            "status": "proposed",
-            "created_at": now,
-            "updated_at": now,
-            "expires_at": expires_at,
-            "serials": [],
-        }
-
-
-async def _report_waitlist(
-    session: AsyncSession,
-    demands: dict[UUID, Demand],
-    taken: Counter[UUID],
-    *,
-    cause: CloudEvent | None,
-    outcome: MatchOutcome,
-) -> None:
-    """Tell of units left waiting, but only where their number changed since the last report."""
-    reported: dict[UUID, int] = {}
-    for request_id in sorted(demands):
-        demand = demands[request_id]
-        waiting = demand.unmet - taken[request_id]
-        if waiting == demand.waitlisted_reported:
-            continue
-        if waiting > 0:
-            reason = waitlist_reason(category=demand.category, quantity=demand.quantity, uncovered=waiting)
-            report = waitlisted(demand, unmet=waiting, reason=reason)
-            emit(session, report, source=SOURCE, caused_by=cause, actor=matching_actor())
-            outcome.waitlisted[request_id] = waiting
-        reported[request_id] = waiting
-    await ledger.set_waitlisted_reported(session, reported)
 
 
 async def run_matching(

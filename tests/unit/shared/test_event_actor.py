@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.allocation.rematch import MATCHING, matching_actor
+from services.allocation.outcomes import MATCHING, matching_actor
 from shared.actor import acting_as, bind_actor, current_actor, is_system_actor, system_actor
 from shared.events.envelope import CloudEvent, decode_event, new_event
 from shared.events.payloads import InventoryWithdrawn, RequestSubmitted
