@@ -1,4 +1,4 @@
-"""Matching with I/O: read a category's unmet demand and free stock, run the engine, record (``outcomes``) its answer.
+"""Matching with I/O: read a category's unmet demand and free stock, run the engine, record its answer.
 
 Runs inside the transaction that changed demand or stock, after that transaction took the category's
 lock (``locks.lock_category``), so the proposals commit or vanish together with their cause.
@@ -11,7 +11,7 @@ cost of the free stock, not of the backlog, with the same proposals the whole ru
 A big backlog is matched in slices of ``REMATCH_SLICE_SIZE`` requests in order of service (``backlog``),
 the first here and the rest by the ``continuation`` job, when slicing cannot change the answer
 (``start_run``); where the run stands is committed with each slice, and while it is in progress a new
-request waits for its end (``backlog``).
+request waits for its end (``backlog``). What a run writes, and how, is ``outcomes``.
 """
 
 from __future__ import annotations
