@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.allocation import demands
@@ -45,6 +48,13 @@ def subscription(policy: Policy) -> Subscription:
         """A new request: record its demand and match it."""
         await demands.record_demand(session, payload, policy=policy, cause=event)
 
+    async def on_requests_submitted(
+        submitted: Sequence[tuple[Payload, CloudEvent]], *, session: AsyncSession
+    ) -> None:
+        """New requests of one poll, together: their demands recorded, each category's matched at once."""
+        batch = [(cast(RequestSubmitted, payload), event) for payload, event in submitted]
+        await demands.record_demands(session, batch, policy=policy)
+
     async def on_request_updated(
         payload: RequestUpdated, *, event: CloudEvent, session: AsyncSession
     ) -> None:
@@ -62,7 +72,12 @@ def subscription(policy: Policy) -> Subscription:
         RequestUpdated: on_request_updated,
         RequestCancelled: on_request_cancelled,
     }
-    return Subscription(group="allocation", streams=("requests",), handlers=handlers)
+    return Subscription(
+        group="allocation",
+        streams=("requests",),
+        handlers=handlers,
+        batch_handlers={RequestSubmitted: on_requests_submitted},
+    )
 
 
 def reports_subscription() -> Subscription:

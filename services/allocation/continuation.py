@@ -60,7 +60,7 @@ async def _match_deferred(session: AsyncSession, run: Continuation, policy: Poli
     outcome = MatchOutcome()
     if deferred is not None:
         run.deferred.remove(deferred.request_id)
-        demands = await unmet_demands(session, run.category, deferred.request_id)
+        demands = await unmet_demands(session, run.category, [deferred.request_id])
         with acting_as(deferred.actor):
             outcome = await match_demands(session, demands, policy=policy, cause=deferred.cause, now=utcnow())
     await backlog.save_run(session, run)  # the run's row goes with its last deferral

@@ -7,6 +7,7 @@ big re-match records hundreds of proposals, and an ORM object per row cost ~1 ms
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,18 @@ from shared.outbox import emit
 MATCHING = system_actor("matching")
 
 
+@dataclass(frozen=True)
+class Causes:
+    """The event each request's proposals and waitlist report are caused by: the run's, or its own."""
+
+    common: CloudEvent | None
+    by_request: Mapping[UUID, CloudEvent | None]
+
+    def of(self, request_id: UUID) -> CloudEvent | None:
+        """The cause of this request's events."""
+        return self.by_request.get(request_id, self.common)
+
+
 def matching_actor() -> str:
     """A person's request that triggered matching is theirs; anywhere else matching is its own job."""
     actor = current_actor()
@@ -43,7 +56,7 @@ async def record_proposals(
     donors: dict[str, Donor],
     *,
     policy: Policy,
-    cause: CloudEvent | None,
+    causes: Causes,
     now: datetime,
 ) -> list[UUID]:
     """An allocation row and an ``allocation.proposed`` event per proposal; the new allocations' ids.
@@ -78,7 +91,7 @@ async def record_proposals(
             reason_facts=row.reason_facts,
             expires_at=expires_at,
         )
-        emit(session, payload, source=SOURCE, caused_by=cause, actor=actor)
+        emit(session, payload, source=SOURCE, caused_by=causes.of(row.request_id), actor=actor)
     if rows:
         await (await flushed_connection(session)).execute(sa.insert(ALLOCATIONS), rows)
     return [row["id"] for row in rows]
@@ -114,7 +127,7 @@ class ProposedRow:
 
 
 async def report_waitlist(
-    session: AsyncSession, demands: dict[UUID, Demand], taken: Counter[UUID], *, cause: CloudEvent | None
+    session: AsyncSession, demands: dict[UUID, Demand], taken: Counter[UUID], *, causes: Causes
 ) -> dict[UUID, int]:
     """Tell of units left waiting, but only where their number changed since the last report.
 
@@ -130,7 +143,7 @@ async def report_waitlist(
         if waiting > 0:
             reason = waitlist_reason(category=demand.category, quantity=demand.quantity, uncovered=waiting)
             report = waitlisted(demand, unmet=waiting, reason=reason)
-            emit(session, report, source=SOURCE, caused_by=cause, actor=matching_actor())
+            emit(session, report, source=SOURCE, caused_by=causes.of(request_id), actor=matching_actor())
             waiting_now[request_id] = waiting
         reported[request_id] = waiting
     await ledger.set_waitlisted_reported(session, reported)

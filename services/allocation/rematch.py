@@ -17,6 +17,7 @@ request waits for its end (``backlog``). What a run writes, and how, is ``outcom
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -31,7 +32,7 @@ from services.allocation.backlog import Continuation, Deferred, ServiceKey, next
 from services.allocation.donors import donors_by_id
 from services.allocation.locks import lock_category
 from services.allocation.models import Allocation, Demand, Lot
-from services.allocation.outcomes import matching_actor, record_proposals, report_waitlist
+from services.allocation.outcomes import Causes, matching_actor, record_proposals, report_waitlist
 from services.allocation.settings import Policy
 from shared.db import flushed_connection, utcnow
 from shared.events.envelope import CloudEvent
@@ -58,29 +59,41 @@ async def rematch(
     policy: Policy,
     cause: CloudEvent | None,
     now: datetime | None = None,
-    only: UUID | None = None,
 ) -> MatchOutcome:
     """Propose the category's free stock for its unmet demand; the caller holds the category's lock.
 
-    ``only``: the request whose demand is new; the rest of the backlog cannot change (module doc).
     With ``policy.runs`` a big backlog is matched in slices: this transaction matches the first, the
     ``continuation`` job the rest, each in its own transaction (``start_run``).
     """
     now = now or utcnow()
-    runs = policy.runs
-    if only is not None:
-        if runs is not None and await backlog.in_progress(session, category):
-            await backlog.defer(session, category, Deferred(only, cause, matching_actor()))
-            backlog.after_commit(session, runs.ring)
-            return MatchOutcome()
-        return await match_demands(
-            session, await unmet_demands(session, category, only), policy=policy, cause=cause, now=now
-        )
-    if runs is None:
+    if policy.runs is None:
         return await match_demands(
             session, await unmet_demands(session, category, None), policy=policy, cause=cause, now=now
         )
     return await start_run(session, category=category, policy=policy, cause=cause, now=now)
+
+
+async def match_new(
+    session: AsyncSession,
+    *,
+    category: str,
+    new: Mapping[UUID, CloudEvent | None],
+    policy: Policy,
+    now: datetime | None = None,
+) -> MatchOutcome:
+    """Match requests whose demand is new, together, each proposal caused by its own request's event.
+
+    The rest of the backlog cannot change (module doc): only these can take anything. While a sliced
+    run of the category is in progress they wait for its end instead, in this order (``backlog``).
+    """
+    runs = policy.runs
+    if runs is not None and await backlog.in_progress(session, category):
+        for request_id, cause in new.items():
+            await backlog.defer(session, category, Deferred(request_id, cause, matching_actor()))
+        backlog.after_commit(session, runs.ring)
+        return MatchOutcome()
+    demands = await unmet_demands(session, category, list(new))
+    return await match_demands(session, demands, policy=policy, cause=None, causes=new, now=now or utcnow())
 
 
 async def match_demands(
@@ -92,10 +105,12 @@ async def match_demands(
     now: datetime,
     ranked_before: int = 0,
     lots: dict[UUID, Lot] | None = None,
+    causes: Mapping[UUID, CloudEvent | None] | None = None,
 ) -> MatchOutcome:
     """Match these demands of one category against its free stock, record proposals and waitlist reports.
 
-    ``ranked_before``: unmet demands ahead of these in the order of service (earlier slices of a run).
+    ``ranked_before``: unmet demands ahead of these in the order of service (earlier slices of a run);
+    ``causes``: a request's own cause, where it is not the run's ``cause``.
     """
     if not demands:
         return MatchOutcome()
@@ -108,14 +123,15 @@ async def match_demands(
         proposals = _propose(demands, lots, rejected).ranked_after(ranked_before)
     outcome = MatchOutcome()
     taken: Counter[UUID] = Counter()
+    caused = Causes(cause, causes or {})
     if proposals:
         taken = proposals.units_by_request()
         await ledger.reserve(session, lots=proposals.units_by_lot(), demands=taken)
         donors = await donors_by_id(session, {lots[proposal.lot_id].donor_id for proposal in proposals})
         outcome.proposed = await record_proposals(
-            session, proposals, demands, lots, donors, policy=policy, cause=cause, now=now
+            session, proposals, demands, lots, donors, policy=policy, causes=caused, now=now
         )
-    outcome.waitlisted = await report_waitlist(session, demands, taken, cause=cause)
+    outcome.waitlisted = await report_waitlist(session, demands, taken, causes=caused)
     return outcome
 
 
@@ -195,13 +211,15 @@ async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lo
     return True
 
 
-async def unmet_demands(session: AsyncSession, category: str, only: UUID | None) -> dict[UUID, Demand]:
-    """The category's unmet demands (or only one request's), by request id."""
+async def unmet_demands(
+    session: AsyncSession, category: str, among: Sequence[UUID] | None
+) -> dict[UUID, Demand]:
+    """The category's unmet demands (or only those of these requests), by request id."""
     query = select(Demand).where(
         col(Demand.category) == category, col(Demand.open), ledger.demand_committed() < col(Demand.quantity)
     )
-    if only is not None:
-        query = query.where(col(Demand.request_id) == only)
+    if among is not None:
+        query = query.where(col(Demand.request_id).in_(among))
     rows = await session.exec(query.execution_options(populate_existing=True))
     return {demand.request_id: demand for demand in rows.all()}
 
