@@ -42,7 +42,7 @@ class AllocationSettings(ServiceSettings):
     expiry: ExpirySettings = Field(default_factory=ExpirySettings)
     statements: StatementSettings = Field(default_factory=StatementSettings)
     # Most unmet requests one re-match transaction takes; 0: the whole backlog in one transaction.
-    rematch_slice_size: int = Field(250, ge=0, validation_alias="REMATCH_SLICE_SIZE")
+    rematch_slice_size: int = Field(100, ge=0, validation_alias="REMATCH_SLICE_SIZE")
 
 
 @dataclass(frozen=True)
