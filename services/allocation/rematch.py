@@ -149,7 +149,7 @@ async def start_run(
     assert runs is not None
     await backlog.refresh_ranks(session, category)
     lots = await _free_lots(session, category)
-    if not await _partitioned(session, category, lots, page=runs.size):
+    if not await _partitioned(session, category, lots):
         demands = await unmet_demands(session, category, None)
         await backlog.end_backlog(session, category)  # a run in progress: its deferred requests are left
         return await match_demands(session, demands, policy=policy, cause=cause, now=now, lots=lots)
@@ -195,20 +195,23 @@ async def match_slice(
     return outcome, (service_key(page[-1]), run.ranked + len(page))
 
 
-async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lot], *, page: int) -> bool:
+async def _partitioned(session: AsyncSession, category: str, lots: dict[UUID, Lot]) -> bool:
     """Whether every unmet demand of the category fits at most one of these lots."""
     if len(lots) <= 1:
         return True
     supplies = [_engine_supply(lot) for lot in lots.values()]
+    rejected = await _rejected_lots(session, category, None)
     after: ServiceKey | None = None
-    while batch := await next_unmet(session, category, after=after, limit=page):
-        rejected = await _rejected_lots(session, category, [d.request_id for d in batch])
+    while batch := await next_unmet(session, category, after=after, limit=PARTITION_PAGE):
         for demand in batch:
             wanted = _engine_demand(demand, rejected.get(demand.request_id, frozenset()))
             if sum(matching.is_compatible(wanted, supply) for supply in supplies) > 1:
                 return False
         after = service_key(batch[-1])
     return True
+
+
+PARTITION_PAGE = 2000  # demands read at a time to check a backlog's partition (memory, not a transaction)
 
 
 async def unmet_demands(
@@ -238,21 +241,24 @@ async def _free_lots(session: AsyncSession, category: str) -> dict[UUID, Lot]:
 
 
 async def _rejected_lots(
-    session: AsyncSession, category: str, among: list[UUID]
+    session: AsyncSession, category: str, among: Sequence[UUID] | None
 ) -> dict[UUID, frozenset[UUID]]:
-    """Per open request of the category, the lots a coordinator rejected for it (never proposed again)."""
+    """Per open request of the category (None) or of these, the lots a coordinator rejected for it.
+
+    Such a lot is never proposed to that request again.
+    """
     query = (
         sa.select(col(Allocation.request_id), col(Allocation.lot_id))
         .join(Demand, col(Demand.request_id) == col(Allocation.request_id))
         .where(col(Demand.category) == category, col(Demand.open), col(Allocation.status) == "rejected")
     )
-    if len(among) == 1:
-        query = query.where(col(Allocation.request_id) == among[0])
+    if among is not None and len(among) <= ledger.ROWS_PER_STATEMENT:
+        query = query.where(col(Allocation.request_id).in_(among))
     rows = await (await flushed_connection(session)).execute(query)
-    wanted = set(among)
+    wanted = None if among is None else set(among)
     excluded: dict[UUID, set[UUID]] = {}
     for request_id, lot_id in rows.all():
-        if request_id in wanted:
+        if wanted is None or request_id in wanted:
             excluded.setdefault(request_id, set()).add(lot_id)
     return {request_id: frozenset(lots) for request_id, lots in excluded.items()}
 
