@@ -23,7 +23,7 @@ from services.allocation.schemas import (
 from services.allocation.shapes import donor_out, programme_out
 from shared import idempotency
 from shared.auth import Principal, require_roles
-from shared.fields import COUNTRY_CODES
+from shared.fields import CountryCode
 from shared.idempotency import IdempotencyKeyHeader
 from shared.identifiers import DONOR_ID_MAX, DONOR_ID_PATTERN
 from shared.problems import reject_unknown_query
@@ -67,9 +67,7 @@ async def list_donors(
     principal: Reader,
     session: SessionDep,
     kind: DonorKind | None = None,
-    country: Annotated[
-        str | None, Query(min_length=2, max_length=2, json_schema_extra={"enum": COUNTRY_CODES})
-    ] = None,
+    country: Annotated[CountryCode | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> DonorPage:

@@ -161,12 +161,15 @@ async def test_lists_page_by_id_and_filter(desk: Desk) -> None:
         ngos = (await client.get("/v1/donors", params={"kind": "ngo", "country": "NO"})).json()["items"]
         bad_cursor = await client.get("/v1/programmes", params={"cursor": "!!"})
         unknown = await client.get("/v1/donors", params={"kidn": "ngo"})
+        no_country = await client.get("/v1/donors", params={"country": "\x1f\u00de"})  # found by the fuzz
     assert [p["id"] for p in first["items"]] + [p["id"] for p in rest.json()["items"]] == ids
     assert rest.json()["next_cursor"] is None
     assert donor["id"] in {d["id"] for d in ngos}
     assert all(d["kind"] == "ngo" for d in ngos)
     assert fields(bad_cursor) == ["query.cursor"]
     assert fields(unknown) == ["query.kidn"]
+    assert fields(no_country) == ["query.country"]
+    assert "ISO 3166-1" in no_country.text
 
 
 async def test_patching_a_donor_publishes_donor_updated_with_what_changed(desk: Desk) -> None:
