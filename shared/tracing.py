@@ -18,7 +18,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
-__all__ = ["SpanKind", "configure_tracing", "current_traceparent", "span", "tracing_enabled"]
+__all__ = ["SpanKind", "configure_tracing", "continuing", "current_traceparent", "span", "tracing_enabled"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,25 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier.get("traceparent")
+
+
+def continuing(cause: str | None) -> str | None:
+    """The ``traceparent`` of an event caused by one that carried ``cause``: it continues the cause's trace.
+
+    Under the current span when that span is in the cause's trace (the consumer's span of the cause);
+    the cause's own ``traceparent`` when the current span belongs to another trace, as when a batch
+    handler handles several events under their nested spans; the current span's when there is no cause.
+    """
+    current = current_traceparent()
+    if cause is None or current is None:
+        return current or cause
+    return current if _trace_id(current) == _trace_id(cause) else cause
+
+
+def _trace_id(traceparent: str) -> str:
+    return (
+        traceparent.split("-")[1] if traceparent.count("-") == 3 else traceparent
+    )  # W3C: ver-trace-span-flags
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from shared.actor import current_actor, system_actor
 from shared.events.payloads import Payload
 from shared.events.registry import MalformedEvent, event_type_of, lookup
 from shared.observability import current_correlation_id
-from shared.tracing import current_traceparent
+from shared.tracing import continuing
 
 
 class CloudEvent(BaseModel):
@@ -74,7 +74,7 @@ def new_event(
         correlationid=correlation or str(uuid4()),
         causationid=str(caused_by.id) if caused_by else None,
         actor=actor or current_actor() or system_actor(source),
-        traceparent=current_traceparent() or (caused_by.traceparent if caused_by else None),
+        traceparent=continuing(caused_by.traceparent if caused_by else None),
     )
 
 
