@@ -24,7 +24,7 @@ from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import read_one_snapshot
 from shared.events.payloads import Priority, RequestStatus
-from shared.fields import IsoDateTime
+from shared.fields import IsoDateTime, Text
 from shared.idempotency import IdempotencyKeyHeader
 from shared.problems import reject_unknown_query
 from shared.service import SessionDep
@@ -79,10 +79,10 @@ async def list_requests(
     priority: Priority | None = None,
     created_after: IsoDateTime | None = None,
     ref: Annotated[
-        str | None, Query(max_length=MAX_REF_LENGTH, description="Exact tracking code, any case")
+        Text | None, Query(max_length=MAX_REF_LENGTH, description="Exact tracking code, any case")
     ] = None,
     q: Annotated[
-        str | None,
+        Text | None,
         Query(
             max_length=MAX_QUERY_LENGTH, description="Text in the ref, settlement or facility name, any case"
         ),
